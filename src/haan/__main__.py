@@ -1,0 +1,5 @@
+import sys
+
+from haan.cli import main
+
+sys.exit(main())

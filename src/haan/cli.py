@@ -1,0 +1,140 @@
+"""The `haan` command line: argparse subcommands, each of which parses, calls library functions
+and reports. Heavy modules (torch) are imported inside the commands that need them, so that
+`haan eval-detections` starts fast.
+
+Bad input raises `haan.errors.InputError`; `main` prints its one-line message and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from typing import Sequence
+
+from haan.errors import DataWarning, InputError
+
+
+def _add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--config", required=required,
+                   help="built-in config name (fine_gym, fine_action, synthetic) or a TOML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value (TOML syntax), e.g. --set hyperparameters.epochs=10")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="haan",
+        description="HAAN: weakly-supervised temporal action detection with hierarchical atomic actions.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    # -- evaluation of any detector's output ----------------------------------------------------
+    p = sub.add_parser("eval-detections", help="ActivityNet detection mAP of a predictions JSON file")
+    p.add_argument("--ground-truth", required=True, metavar="GT.json")
+    p.add_argument("--predictions", required=True, metavar="PRED.json")
+    p.add_argument("--subset", default=None, help="keep the ground-truth videos of this subset (default: all)")
+    p.add_argument("--tiou-thresholds", default=None, metavar="T1,T2,...",
+                   help="comma-separated tIoU thresholds (default: 0.5,0.55,...,0.95)")
+    p.add_argument("--output", default=None, metavar="REPORT.json", help="write the report as JSON")
+    p.set_defaults(handler=_cmd_eval_detections)
+
+    # -- data -----------------------------------------------------------------------------------
+    p = sub.add_parser("data", help="inspect or convert a dataset")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="DATA_COMMAND")
+    q = data_sub.add_parser("info", help="the dataset's figures")
+    _add_config_args(q)
+    q.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    q.set_defaults(handler=_cmd_data_info)
+    q = data_sub.add_parser("convert", help="write a memory-mappable feature store and a config for it")
+    _add_config_args(q)
+    q.add_argument("--out", required=True, metavar="DIR")
+    q.add_argument("--dtype", choices=["float16", "float32"], default="float32")
+    q.set_defaults(handler=_cmd_data_convert)
+
+    p = sub.add_parser("synth", help="generate a synthetic hierarchical dataset and its config")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--preset", choices=["tiny", "small", "finegym-like"], default="small")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_synth)
+
+    # -- training and evaluation of HAAN --------------------------------------------------------
+    p = sub.add_parser("train", help="train HAAN; writes checkpoints and results.csv")
+    _add_config_args(p)
+    p.add_argument("--exp-name", default=None, help="run name (default: a random UUID, as the paper)")
+    p.add_argument("--output-dir", default="output")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--resume", action="store_true", help="continue the run in its folder from its last saved epoch")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate checkpoints on the test set")
+    _add_config_args(p)
+    p.add_argument("--models-dir", required=True, metavar="DIR",
+                   help="folder with encoder.pkl and fine_level_classifier.pkl")
+    p.add_argument("--output-dir", default=None, metavar="DIR", help="default: the models folder")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_evaluate)
+    return parser
+
+
+# ----------------------------------------------------------------------------------------------
+# Command handlers: parse -> library call -> report. Each returns the exit status.
+
+
+def _cmd_eval_detections(args: argparse.Namespace) -> int:
+    raise NotImplementedError  # issue 2
+
+
+def _cmd_data_info(args: argparse.Namespace) -> int:
+    raise NotImplementedError  # issue 3
+
+
+def _cmd_data_convert(args: argparse.Namespace) -> int:
+    raise NotImplementedError  # issue 3
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    raise NotImplementedError  # issue 3
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    raise NotImplementedError  # issue 4
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    raise NotImplementedError  # issue 4
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, DataWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        return int(args.handler(args) or 0)
+    except InputError as exc:
+        print(f"haan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("haan: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = _default_showwarning
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""Typed, frozen run configuration, loaded from TOML in the paper's schema.
+
+A config file written for the paper's code (`fine_gym.toml`, `fine_action.toml`) loads unchanged:
+the sections `[dataset] [stats] [features] [annotations] [hyperparameters] [evaluation]` with the
+paper's keys are all required. Settings this project adds live in an optional `[haan]` section
+whose defaults reproduce the paper. Everything is validated once, in `load_config`; the result is
+immutable (`dataclasses.replace` makes a changed copy).
+
+Paths are kept as written; relative ones resolve against the working directory, as in the paper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from haan.errors import InputError
+
+BUILTIN_DIR = Path(__file__).with_name("configs")
+# Built-in config names; the paper's `--dataset` names map to the same files.
+BUILTIN_ALIASES = {
+    "fine_gym": "fine_gym",
+    "finegym": "fine_gym",
+    "fine_action": "fine_action",
+    "fineaction": "fine_action",
+    "synthetic": "synthetic",
+}
+
+
+@dataclass(frozen=True)
+class DatasetSection:
+    name: str
+
+
+@dataclass(frozen=True)
+class StatsSection:
+    num_training_videos: int
+    num_coarse_classes: int
+    num_fine_classes: int
+    max_clips_per_video: int
+
+
+@dataclass(frozen=True)
+class FeaturesSection:
+    # A .npy file (object array of (T_i, D) arrays, or dense (N, T, D), memory-mapped), a folder of
+    # `<video_name>.npy` files, or a store written by `haan data convert` (a folder with store.json).
+    features_path: str
+
+
+@dataclass(frozen=True)
+class AnnotationsSection:
+    video_names_path: str
+    labels_path: str
+    segments_path: str
+    sec2clip_ratios_path: str
+    fine_to_coarse_mappings_path: str
+
+
+@dataclass(frozen=True)
+class HyperParameters:
+    feature_size: int
+    encoded_feature_size: int
+    batch_size: int
+    clustering_sample_rate: float
+    dropout_rate: float
+    learning_rate: float
+    epochs: int
+    num_visual_concepts: int
+    num_top_visual_concepts: int
+    fine_to_coarse_pooling: str  # "mean" | "max"
+    lambda_1: float
+    lambda_2: float
+    lambda_3: float
+    lambda_4: float
+
+
+@dataclass(frozen=True)
+class EvaluationSection:
+    tiou_thresholds: tuple[float, ...]
+    report_thresholds: tuple[float, ...]
+    alpha: float
+    kmax_mod_factor: float
+
+
+@dataclass(frozen=True)
+class HaanSection:
+    """Settings this project adds. Every default reproduces the paper's code."""
+
+    # Re-cluster the training clips every this many epochs (the paper: 5).
+    pseudo_label_interval: int = 5
+    # Fraction of the training videos held out (seeded) to select the best epoch. 0 = the paper:
+    # the best epoch is selected on the test set itself.
+    validation_fraction: float = 0.0
+    validation_seed: int = 0
+    # "torch": our k-means on the training device; "sklearn": scikit-learn's KMeans(random_state=0)
+    # as in the paper's code (needs scikit-learn installed).
+    kmeans_backend: str = "torch"
+    kmeans_max_iter: int = 300
+    kmeans_tol: float = 1e-4
+    # Evaluate on the held-out set after every this many epochs (the paper: every epoch).
+    eval_interval: int = 1
+    # Save a resumable training state (model, optimizer, pseudo labels, RNG) after every epoch.
+    save_training_state: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    dataset: DatasetSection
+    stats: StatsSection
+    features: FeaturesSection
+    annotations: AnnotationsSection
+    hyperparameters: HyperParameters
+    evaluation: EvaluationSection
+    haan: HaanSection = field(default_factory=HaanSection)
+    # Where the config came from (a path or "builtin:<name>"); not part of the TOML schema.
+    source: str = field(default="<memory>", compare=False)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The TOML schema as nested dicts (tuples become lists); `source` is left out."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in dataclasses.fields(self):
+            if f.name == "source":
+                continue
+            section = dataclasses.asdict(getattr(self, f.name))
+            out[f.name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+        return out
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+
+SECTION_TYPES: dict[str, type] = {
+    "dataset": DatasetSection,
+    "stats": StatsSection,
+    "features": FeaturesSection,
+    "annotations": AnnotationsSection,
+    "hyperparameters": HyperParameters,
+    "evaluation": EvaluationSection,
+    "haan": HaanSection,
+}
+OPTIONAL_SECTIONS = {"haan"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def resolve_config_path(name_or_path: str | Path) -> tuple[Path, str]:
+    """A built-in name (`fine_gym`, `FineGym`, `synthetic`, ...) or a path -> (file, source label)."""
+    text = str(name_or_path)
+    key = text.lower().replace("-", "_")
+    if key in BUILTIN_ALIASES and not Path(text).exists():
+        name = BUILTIN_ALIASES[key]
+        return BUILTIN_DIR / f"{name}.toml", f"builtin:{name}"
+    path = Path(text)
+    if not path.is_file():
+        names = ", ".join(sorted(set(BUILTIN_ALIASES.values())))
+        raise InputError(f"{text}: no such config file (built-in configs: {names})")
+    return path, str(path)
+
+
+def load_config(
+    name_or_path: str | Path, overrides: Sequence[str] = ()
+) -> Config:
+    """Read, override (`section.key=value` strings, values in TOML syntax) and validate."""
+    path, source = resolve_config_path(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read config ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: invalid TOML ({exc})") from None
+    raw = apply_overrides(raw, overrides, source)
+    return config_from_dict(raw, source)
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """`section.key=value` -> (section, key, value). The value is TOML (`3e-5`, `"max"`,
+    `[0.5, 0.75]`, `true`); a bare word that is not TOML is taken as a string."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise InputError(f"--set {text}: expected section.key=value")
+    lhs, value_text = text.split("=", 1)
+    section, key = (part.strip() for part in lhs.split(".", 1))
+    try:
+        value = tomllib.loads(f"v = {value_text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = value_text.strip()
+    return section, key, value
+
+
+def apply_overrides(
+    raw: Mapping[str, Any], overrides: Sequence[str], source: str
+) -> dict[str, Any]:
+    out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
+    for text in overrides:
+        section, key, value = parse_override(text)
+        if section not in SECTION_TYPES:
+            raise InputError(f"--set {text}: unknown section [{section}]")
+        names = {f.name for f in dataclasses.fields(SECTION_TYPES[section])}
+        if key not in names:
+            raise InputError(f"--set {text}: unknown key '{key}' in [{section}]")
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def config_from_dict(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
+    for name in raw:
+        if name not in SECTION_TYPES:
+            raise InputError(f"{source}: unknown section [{name}]")
+    sections: dict[str, Any] = {}
+    for name, cls in SECTION_TYPES.items():
+        if name not in raw:
+            if name in OPTIONAL_SECTIONS:
+                sections[name] = cls()
+                continue
+            raise InputError(f"{source}: missing section [{name}]")
+        table = raw[name]
+        if not isinstance(table, Mapping):
+            raise InputError(f"{source}: [{name}] must be a table")
+        sections[name] = _section_from_table(cls, name, table, source)
+    config = Config(**sections, source=source)
+    _validate(config)
+    return config
+
+
+def _section_from_table(cls: type, name: str, table: Mapping[str, Any], source: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in fields:
+            raise InputError(f"{source}: unknown key '{key}' in [{name}]")
+    values = {}
+    for key, f in fields.items():
+        if key not in table:
+            if f.default is dataclasses.MISSING:
+                raise InputError(f"{source}: missing key '{key}' in [{name}]")
+            continue
+        values[key] = _coerce(table[key], hints[key], f"{source}: [{name}] {key}")
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check a TOML value against a field's type; ints are accepted where floats are expected."""
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"{where}: expected a list, got {value!r}")
+        return tuple(_coerce(v, item_hint, where) for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise InputError(f"{where}: expected a finite number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise InputError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {hint!r}")  # a bug in this module, not user input
+
+
+def _validate(c: Config) -> None:
+    src = c.source
+
+    def check(ok: bool, section: str, key: str, expected: str, value: Any) -> None:
+        if not ok:
+            raise InputError(f"{src}: [{section}] {key}: expected {expected}, got {value!r}")
+
+    for key, value in dataclasses.asdict(c.stats).items():
+        check(value >= 1, "stats", key, "an integer >= 1", value)
+    h = c.hyperparameters
+    for key in ("feature_size", "encoded_feature_size", "batch_size", "epochs",
+                "num_visual_concepts", "num_top_visual_concepts"):
+        check(getattr(h, key) >= 1, "hyperparameters", key, "an integer >= 1", getattr(h, key))
+    check(h.num_top_visual_concepts <= h.num_visual_concepts, "hyperparameters",
+          "num_top_visual_concepts", f"at most num_visual_concepts ({h.num_visual_concepts})",
+          h.num_top_visual_concepts)
+    check(0 < h.clustering_sample_rate <= 1, "hyperparameters", "clustering_sample_rate",
+          "a fraction in (0, 1]", h.clustering_sample_rate)
+    check(0 <= h.dropout_rate < 1, "hyperparameters", "dropout_rate", "a probability in [0, 1)",
+          h.dropout_rate)
+    check(h.learning_rate > 0, "hyperparameters", "learning_rate", "a positive number",
+          h.learning_rate)
+    check(h.fine_to_coarse_pooling in ("mean", "max"), "hyperparameters",
+          "fine_to_coarse_pooling", '"mean" or "max"', h.fine_to_coarse_pooling)
+    for key in ("lambda_1", "lambda_2", "lambda_3", "lambda_4"):
+        check(getattr(h, key) >= 0, "hyperparameters", key, "a number >= 0", getattr(h, key))
+
+    e = c.evaluation
+    check(len(e.tiou_thresholds) > 0, "evaluation", "tiou_thresholds", "a non-empty list",
+          list(e.tiou_thresholds))
+    for t in e.tiou_thresholds + e.report_thresholds:
+        check(0 < t <= 1, "evaluation", "tiou_thresholds", "tIoU values in (0, 1]", t)
+    for t in e.report_thresholds:
+        check(any(math.isclose(t, u) for u in e.tiou_thresholds), "evaluation",
+              "report_thresholds", "values that are also in tiou_thresholds", t)
+    check(e.kmax_mod_factor > 0, "evaluation", "kmax_mod_factor", "a positive number",
+          e.kmax_mod_factor)
+
+    x = c.haan
+    check(x.pseudo_label_interval >= 1, "haan", "pseudo_label_interval", "an integer >= 1",
+          x.pseudo_label_interval)
+    check(0 <= x.validation_fraction < 1, "haan", "validation_fraction", "a fraction in [0, 1)",
+          x.validation_fraction)
+    check(x.kmeans_backend in ("torch", "sklearn"), "haan", "kmeans_backend",
+          '"torch" or "sklearn"', x.kmeans_backend)
+    check(x.kmeans_max_iter >= 1, "haan", "kmeans_max_iter", "an integer >= 1", x.kmeans_max_iter)
+    check(x.kmeans_tol >= 0, "haan", "kmeans_tol", "a number >= 0", x.kmeans_tol)
+    check(x.eval_interval >= 1, "haan", "eval_interval", "an integer >= 1", x.eval_interval)
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing (the resolved config goes with every run's output)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def dumps_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
+    """Tables of scalars and flat lists, which is all the config schema has."""
+    blocks = []
+    for name, table in tables.items():
+        lines = [f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+__all__ = [
+    "AnnotationsSection", "Config", "DatasetSection", "EvaluationSection", "FeaturesSection",
+    "HaanSection", "HyperParameters", "StatsSection", "apply_overrides", "config_from_dict",
+    "dumps_toml", "load_config", "parse_override", "resolve_config_path",
+]
