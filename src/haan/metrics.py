@@ -1,0 +1,211 @@
+"""ActivityNet temporal-detection AP (spec section 6), vectorized and bit-compatible with the
+paper's `eval_detection.py`.
+
+Everything here is a pure function of numpy arrays. Per class, with M tIoU thresholds, G ground
+truths and P detections:
+
+1. detections are ranked with `np.argsort(score)[::-1]` (the paper's order, ties included);
+2. each detection visits the ground truths of its video by decreasing tIoU (equal tIoU: the later
+   ground truth first) and, at each threshold, takes the first one that is at or above the threshold
+   and not yet taken by a higher-ranked detection (true positive), otherwise it is a false positive;
+3. AP = area under the VOC-2011 interpolated precision/recall curve.
+
+Only same-video (detection, ground truth) pairs with a tIoU at or above the lowest threshold can
+ever match, so they are the only ones built; the greedy matching runs over those pairs alone with
+every threshold handled at once as one bit of an integer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Thresholds are matched as the bits of one int64 word (bit 63 is the sign), so at most this many
+# at a time; more are processed in independent chunks.
+_MAX_BITS = 62
+
+
+def segment_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise temporal IoU of segments a (P, 2) and b (G, 2) as [start, end]: (P, G)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
+    return _tiou(a[:, None, :], b[None, :, :])
+
+
+def _tiou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """tIoU of broadcastable segment arrays a (..., 2), b (..., 2), in the paper's arithmetic."""
+    inter = (np.minimum(a[..., 1], b[..., 1]) - np.maximum(a[..., 0], b[..., 0])).clip(0)
+    union = (b[..., 1] - b[..., 0]) + (a[..., 1] - a[..., 0]) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / union
+
+
+def interpolated_ap(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """VOC-2011 AP of each row: precision, recall (M, P) -> (M,).
+
+    Pad precision with 0 at both ends and recall with 0 and 1, make precision non-increasing from
+    the right, sum (r[i] - r[i-1]) * p[i]. Terms where recall does not change are exactly 0, so all
+    points are summed instead of selecting the changes row by row.
+    """
+    m = precision.shape[0]
+    zeros, ones = np.zeros((m, 1)), np.ones((m, 1))
+    mprec = np.hstack([zeros, precision, zeros])                       # (M, P+2)
+    mrec = np.hstack([zeros, recall, ones])                            # (M, P+2)
+    envelope = np.maximum.accumulate(mprec[:, ::-1], axis=1)[:, ::-1]  # (M, P+2)
+    return np.sum((mrec[:, 1:] - mrec[:, :-1]) * envelope[:, 1:], axis=1)
+
+
+def _match_pairs(det: np.ndarray, gt: np.ndarray, n_pass: np.ndarray, num_dets: int,
+                 num_gts: int, num_bits: int) -> np.ndarray:
+    """Greedy matching of candidate pairs at up to 62 thresholds at once.
+
+    det, gt (Q,): the pairs, grouped by detection rank and in each group in visiting order;
+    n_pass (Q,): how many of the (ascending) thresholds the pair's tIoU reaches. Returns the
+    true-positive bits of each detection: (num_dets,) int64, bit b set = TP at threshold b.
+    """
+    n_pass = np.clip(n_pass, 0, num_bits).astype(np.int64)
+    live = n_pass > 0                                                   # pairs that can match
+    pass_bits = (np.int64(1) << n_pass[live]) - 1                       # (Q',)
+    taken = [0] * num_gts   # per ground truth: the thresholds at which it is already matched
+    tp = [0] * num_dets     # per detection: the thresholds at which it is a true positive
+    # Sequential by nature: a detection may take a ground truth only if no higher-ranked one took
+    # it at that threshold. Ints hold all thresholds as bits, so each pair costs a few int ops.
+    for d, g, bits in zip(det[live].tolist(), gt[live].tolist(), pass_bits.tolist()):
+        new = bits & ~(taken[g] | tp[d])
+        if new:
+            taken[g] |= new
+            tp[d] |= new
+    return np.array(tp, dtype=np.int64)
+
+
+def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: np.ndarray,
+                      pred_segment: np.ndarray, pred_score: np.ndarray,
+                      tiou_thresholds) -> np.ndarray:
+    """AP of one class at each tIoU threshold: (M,) float64.
+
+    gt_video (G,) int, gt_segment (G, 2); pred_video (P,) int, pred_segment (P, 2), pred_score (P,).
+    The input order matters only for ties, exactly as in the paper: detections with equal scores
+    are ranked by `np.argsort(pred_score)[::-1]`, ground truths with equal tIoU later-first.
+    Returns zeros when there is no detection or no ground truth (AP is undefined without ground
+    truth; `evaluate_detections` leaves such classes out of the mean).
+    """
+    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)   # (M,)
+    gt_video = np.asarray(gt_video).reshape(-1)
+    pred_video = np.asarray(pred_video).reshape(-1)
+    gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
+    pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
+    pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
+    num_gts, num_dets, m = len(gt_video), len(pred_video), len(thr)
+    if num_dets == 0 or num_gts == 0 or m == 0:
+        return np.zeros(m)
+
+    rank = np.argsort(pred_score)[::-1]                               # (P,) the paper's order
+    video, segment = pred_video[rank], pred_segment[rank]
+
+    # Same-video pairs: ground truths sorted by video, each detection's block found by bisection.
+    by_video = np.argsort(gt_video, kind="stable")                    # (G,)
+    sorted_video = gt_video[by_video]
+    lo = np.searchsorted(sorted_video, video, side="left")            # (P,)
+    count = np.searchsorted(sorted_video, video, side="right") - lo   # (P,)
+    det = np.repeat(np.arange(num_dets), count)                       # (Q,) detection rank
+    first = np.cumsum(count) - count                                  # (P,) offset of each block
+    gt = by_video[lo[det] + np.arange(len(det)) - first[det]]         # (Q,) ground-truth index
+    tiou = _tiou(segment[det], gt_segment[gt])                        # (Q,)
+    # 0/0 (e.g. two empty segments) is NaN: the paper's `tiou < thr` is then False and its argsort puts
+    # NaN last, i.e. visited first, which is exactly how +inf behaves.
+    tiou = np.where(np.isnan(tiou), np.inf, tiou)
+
+    keep = tiou >= thr.min()
+    det, gt, tiou = det[keep], gt[keep], tiou[keep]
+    visit = np.lexsort((-gt, -tiou, det))   # by rank, then tIoU descending, then later gt first
+    det, gt, tiou = det[visit], gt[visit], tiou[visit]
+
+    order = np.argsort(thr, kind="stable")                            # (M,) ascending
+    n_pass = np.searchsorted(thr[order], tiou, side="right")          # (Q,)
+    tp = np.zeros((m, num_dets), dtype=bool)                          # (M, P)
+    for lo_bit in range(0, m, _MAX_BITS):  # one pass unless more than 62 thresholds
+        bits = min(_MAX_BITS, m - lo_bit)
+        tp_bits = _match_pairs(det, gt, n_pass - lo_bit, num_dets, num_gts, bits)   # (P,)
+        chunk = order[lo_bit:lo_bit + bits]
+        tp[chunk] = ((tp_bits[None, :] >> np.arange(bits)[:, None]) & 1) == 1
+
+    tp_cum = np.cumsum(tp, axis=1, dtype=np.float64)                  # (M, P)
+    fp_cum = np.cumsum(~tp, axis=1, dtype=np.float64)                 # (M, P)
+    recall = tp_cum / num_gts
+    precision = tp_cum / (tp_cum + fp_cum)
+    return interpolated_ap(precision, recall)
+
+
+def _as_int(name: str, x) -> np.ndarray:
+    x = np.asarray(x).reshape(-1)
+    if len(x) == 0:
+        return x.astype(np.int64)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"{name} must be integers, got {x.dtype}")
+    return x
+
+
+@dataclass(frozen=True)
+class DetectionMetrics:
+    tiou_thresholds: np.ndarray      # (M,)
+    per_class_ap: np.ndarray         # (C, M) float64; 0 for classes without ground truth
+    has_ground_truth: np.ndarray     # (C,) bool
+    mAP: np.ndarray                  # (M,) mean over classes WITH ground truth; NaN if none has
+    average_mAP: float               # mean of mAP over thresholds
+
+    @property
+    def num_left_out(self) -> int:
+        """Classes left out of the mean because they have no ground truth."""
+        return int((~self.has_ground_truth).sum())
+
+
+def evaluate_detections(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
+                        pred_video: np.ndarray, pred_label: np.ndarray, pred_segment: np.ndarray,
+                        pred_score: np.ndarray, num_classes: int,
+                        tiou_thresholds) -> DetectionMetrics:
+    """Per-class AP and mAP of detections against ground truth (ActivityNet rules).
+
+    gt_video (N,) int, gt_label (N,) int in [0, C), gt_segment (N, 2) float seconds;
+    pred_video (P,) int, pred_label (P,) int in [0, C), pred_segment (P, 2), pred_score (P,).
+    Videos are any integer ids; a detection in a video without ground truth of its class is a false
+    positive. Within a class, the input order decides ties as in the paper (see average_precision).
+
+    mAP averages over the classes that have ground truth (the paper averages over all C, which is
+    NaN as soon as one class has none); if no class has ground truth, mAP and average_mAP are NaN.
+    """
+    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
+    gt_video, gt_label = _as_int("gt_video", gt_video), _as_int("gt_label", gt_label)
+    pred_video, pred_label = _as_int("pred_video", pred_video), _as_int("pred_label", pred_label)
+    gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
+    pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
+    pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
+    if not (len(gt_video) == len(gt_label) == len(gt_segment)):
+        raise ValueError("gt_video, gt_label and gt_segment must have the same length")
+    if not (len(pred_video) == len(pred_label) == len(pred_segment) == len(pred_score)):
+        raise ValueError("pred_video, pred_label, pred_segment and pred_score must have the same length")
+    for name, label in (("gt_label", gt_label), ("pred_label", pred_label)):
+        if len(label) and (label.min() < 0 or label.max() >= num_classes):
+            raise ValueError(f"{name} must be in [0, {num_classes})")
+    if len(thr) == 0 or not np.all((thr > 0) & (thr <= 1)):
+        raise ValueError("tiou_thresholds must be a non-empty list of values in (0, 1]")
+
+    # Group by class keeping the input order inside each class (the paper's per-class frames).
+    gt_by_class = np.argsort(gt_label, kind="stable")
+    pred_by_class = np.argsort(pred_label, kind="stable")
+    gt_end = np.cumsum(np.bincount(gt_label, minlength=num_classes))       # (C,)
+    pred_end = np.cumsum(np.bincount(pred_label, minlength=num_classes))   # (C,)
+    gt_start = np.concatenate([[0], gt_end[:-1]])                          # (C,)
+    pred_start = np.concatenate([[0], pred_end[:-1]])                      # (C,)
+
+    per_class_ap = np.zeros((num_classes, len(thr)))                       # (C, M)
+    for c in range(num_classes):  # independent classes, each one vectorized
+        g = gt_by_class[gt_start[c]:gt_end[c]]
+        p = pred_by_class[pred_start[c]:pred_end[c]]
+        per_class_ap[c] = average_precision(gt_video[g], gt_segment[g], pred_video[p],
+                                            pred_segment[p], pred_score[p], thr)
+
+    has_gt = np.bincount(gt_label, minlength=num_classes) > 0              # (C,)
+    mAP = per_class_ap[has_gt].mean(axis=0) if has_gt.any() else np.full(len(thr), np.nan)
+    return DetectionMetrics(tiou_thresholds=thr, per_class_ap=per_class_ap, has_ground_truth=has_gt,
+                            mAP=mAP, average_mAP=float(mAP.mean()))
