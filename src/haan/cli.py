@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--resume", action="store_true", help="continue the run in its folder from its last saved epoch")
+    p.add_argument("--init-models-dir", default=None, metavar="DIR",
+                   help="start from the checkpoints in DIR (those of the four files that exist)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_train)
 
@@ -85,27 +87,68 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_eval_detections(args: argparse.Namespace) -> int:
-    raise NotImplementedError  # issue 2
+    from haan import activitynet  # numpy only: this command never imports torch
+
+    thresholds = (activitynet.DEFAULT_TIOU_THRESHOLDS if args.tiou_thresholds is None
+                  else activitynet.parse_tiou_thresholds(args.tiou_thresholds))
+    report = activitynet.evaluate_files(args.ground_truth, args.predictions, subset=args.subset,
+                                        tiou_thresholds=thresholds)
+    print(activitynet.format_report(report))
+    if args.output is not None:
+        activitynet.write_report(report, args.output)
+    return 0
 
 
 def _cmd_data_info(args: argparse.Namespace) -> int:
-    raise NotImplementedError  # issue 3
+    import json
+
+    from haan.config import load_config
+    from haan.data import dataset_info, format_info, load_dataset
+
+    # info always scans every video for NaN/inf (streaming), whatever haan.check_features says.
+    info = dataset_info(load_dataset(load_config(args.config, args.overrides), scan_features=True))
+    print(json.dumps(info) if args.json else format_info(info))
+    return 0
 
 
 def _cmd_data_convert(args: argparse.Namespace) -> int:
-    raise NotImplementedError  # issue 3
+    from haan.config import load_config
+    from haan.data import convert_features
+
+    config_path = convert_features(load_config(args.config, args.overrides), args.out, args.dtype)
+    print(f"wrote the feature store {args.out} ({args.dtype}) and {config_path}")
+    print(f"use it with: --config {config_path}")
+    return 0
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    raise NotImplementedError  # issue 3
+    from haan.synth import generate
+
+    config_path = generate(args.out, args.preset, args.seed)
+    print(f"wrote the {args.preset} synthetic dataset (seed {args.seed}) and {config_path}")
+    print(f"train with: haan train --config {config_path}")
+    return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    raise NotImplementedError  # issue 4
+    from haan.runs import run_training
+
+    run_training(
+        args.config, args.overrides, output_dir=args.output_dir, exp_name=args.exp_name,
+        seed=args.seed, device=args.device, resume=args.resume,
+        init_models_dir=args.init_models_dir, progress=not args.quiet,
+    )
+    return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    raise NotImplementedError  # issue 4
+    from haan.runs import run_evaluation
+
+    run_evaluation(
+        args.config, args.overrides, models_dir=args.models_dir, output_dir=args.output_dir,
+        device=args.device, progress=not args.quiet,
+    )
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------

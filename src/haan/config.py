@@ -111,6 +111,9 @@ class HaanSection:
     eval_interval: int = 1
     # Save a resumable training state (model, optimizer, pseudo labels, RNG) after every epoch.
     save_training_state: bool = True
+    # Scan every video's features for NaN/inf when the dataset is loaded (streaming, in chunks).
+    # false skips the up-front scan of a large dataset; each video is then checked when first read.
+    check_features: bool = True
 
 
 @dataclass(frozen=True)
@@ -206,10 +209,16 @@ def apply_overrides(
         section, key, value = parse_override(text)
         if section not in SECTION_TYPES:
             raise InputError(f"--set {text}: unknown section [{section}]")
-        names = {f.name for f in dataclasses.fields(SECTION_TYPES[section])}
-        if key not in names:
+        hints = typing.get_type_hints(SECTION_TYPES[section])
+        if key not in hints:
             raise InputError(f"--set {text}: unknown key '{key}' in [{section}]")
-        out.setdefault(section, {})[key] = value
+        if hints[key] is str and not isinstance(value, str):
+            # A string setting takes the text as written: `dataset.name=2022` is the name "2022".
+            value = text.split("=", 1)[1].strip()
+        table = out.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise InputError(f"{source}: [{section}] must be a table")
+        table[key] = value
     return out
 
 
@@ -308,8 +317,9 @@ def _validate(c: Config) -> None:
     e = c.evaluation
     check(len(e.tiou_thresholds) > 0, "evaluation", "tiou_thresholds", "a non-empty list",
           list(e.tiou_thresholds))
-    for t in e.tiou_thresholds + e.report_thresholds:
-        check(0 < t <= 1, "evaluation", "tiou_thresholds", "tIoU values in (0, 1]", t)
+    for key in ("tiou_thresholds", "report_thresholds"):
+        for t in getattr(e, key):
+            check(0 < t <= 1, "evaluation", key, "tIoU values in (0, 1]", t)
     for t in e.report_thresholds:
         check(any(math.isclose(t, u) for u in e.tiou_thresholds), "evaluation",
               "report_thresholds", "values that are also in tiou_thresholds", t)
@@ -339,6 +349,9 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        # TOML basic strings cannot hold raw control characters.
+        escaped = "".join(ch if " " <= ch != "\x7f" else f"\\u{ord(ch):04x}"
+                          for ch in escaped)
         return f'"{escaped}"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
