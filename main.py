@@ -14,9 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))  # run from a checkout too
 
-from haan.cli import main as haan_main  # noqa: E402
-from haan.config import load_config  # noqa: E402
-from haan.errors import InputError  # noqa: E402
+from haan.cli import run_guarded  # noqa: E402
+from haan.runs import run_evaluation, run_training  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,25 +34,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     config = args.config or {"FineGym": "fine_gym", "FineAction": "fine_action"}[args.dataset]
+    # As the paper, outputs go to OUTPUT_DIR/<--dataset>/EXP_NAME.
     if args.evaluation_only:
         if not args.input_models_dir:
             print("main.py: error: --evaluation-only needs --input-models-dir DIR", file=sys.stderr)
             return 2
-        # The paper writes the evaluation's results.csv into OUTPUT_DIR/DATASET/EXP_NAME (DATASET
-        # as the config names it, like `haan train`'s run folders).
-        try:
-            name = load_config(config).dataset.name
-        except InputError as exc:
-            print(f"main.py: error: {exc}", file=sys.stderr)
-            return 2
-        out = str(Path(args.output_dir) / name / args.exp_name)
-        return haan_main(["evaluate", "--config", config, "--models-dir", args.input_models_dir,
-                          "--output-dir", out, "--device", args.device])
-    command = ["train", "--config", config, "--exp-name", args.exp_name, "--output-dir", args.output_dir,
-               "--seed", str(args.seed), "--device", args.device]
-    if args.input_models_dir:  # the paper starts training from these checkpoints
-        command += ["--init-models-dir", args.input_models_dir]
-    return haan_main(command)
+        out = Path(args.output_dir) / args.dataset / args.exp_name
+        return run_guarded(lambda: run_evaluation(
+            config, models_dir=args.input_models_dir, output_dir=out, device=args.device), "main.py")
+    return run_guarded(lambda: run_training(
+        config, output_dir=args.output_dir, exp_name=args.exp_name, seed=args.seed,
+        device=args.device, init_models_dir=args.input_models_dir or None,
+        dataset_folder=args.dataset), "main.py")
 
 
 if __name__ == "__main__":

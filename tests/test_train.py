@@ -106,14 +106,13 @@ def test_papers_command_line(tiny_dataset, tmp_path):
     done = subprocess.run([*env_cmd, "--exp-name", "p", "--output-dir", str(tmp_path), "--device", "cpu"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
-    name = load_config(tiny_dataset).dataset.name
-    run = tmp_path / name / "p"
+    run = tmp_path / "FineGym" / "p"  # the paper's folder: OUTPUT_DIR/<--dataset>/EXP_NAME
     assert (run / "encoder.pkl").is_file() and (run / "results.csv").is_file()
     done = subprocess.run([*env_cmd, "--evaluation-only", "--input-models-dir", str(run), "--exp-name", "q",
                            "--output-dir", str(tmp_path), "--device", "cpu"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / name / "q" / "results.csv").is_file()
+    assert (tmp_path / "FineGym" / "q" / "results.csv").is_file()
     done = subprocess.run([*env_cmd, "--evaluation-only"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2 and "--input-models-dir" in done.stderr
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from typing import Sequence
+from typing import Callable, Sequence
 
 from haan.errors import DataWarning, InputError
 
@@ -164,19 +164,26 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _default_showwarning = warnings.showwarning
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_guarded(action: Callable[[], object], prog: str = "haan") -> int:
+    """Run a command; 0 unless it returns an int status. DataWarnings as `warning:` lines, an InputError as one `error:` line and
+    exit status 2, Ctrl-C as status 130."""
     warnings.showwarning = _show_warning
     try:
-        return int(args.handler(args) or 0)
+        status = action()
+        return status if isinstance(status, int) else 0
     except InputError as exc:
-        print(f"haan: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("haan: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     finally:
         warnings.showwarning = _default_showwarning
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_guarded(lambda: args.handler(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,20 +31,24 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def run_dir_for(config: Config, output_dir: str | Path, exp_name: str | None) -> Path:
+def run_dir_for(config: Config, output_dir: str | Path, exp_name: str | None,
+                dataset_folder: str | None = None) -> Path:
     """OUTPUT_DIR/DATASET/EXP_NAME, as the paper (a random UUID when no name is given)."""
-    return Path(output_dir) / config.dataset.name / (exp_name or str(uuid.uuid4()))
+    return Path(output_dir) / (dataset_folder or config.dataset.name) / (exp_name or str(uuid.uuid4()))
 
 
 def run_training(
     config_name: str, overrides: Sequence[str] = (), *, output_dir: str | Path = "output",
     exp_name: str | None = None, seed: int = 1, device: str = "auto", resume: bool = False,
     init_models_dir: str | Path | None = None, progress: bool = True,
+    dataset_folder: str | None = None,
 ) -> TrainResult:
+    """`dataset_folder` replaces `[dataset] name` in the run folder (the paper's main.py uses its
+    --dataset argument there)."""
     config = load_config(config_name, overrides)
     dataset = load_dataset(config)
     dev = resolve_device(device)
-    run_dir = run_dir_for(config, output_dir, exp_name)
+    run_dir = run_dir_for(config, output_dir, exp_name, dataset_folder)
     _say(f"training {config.dataset.name} ({len(dataset.train_indices)} training videos, "
          f"{len(dataset.val_indices)} validation, {len(dataset.test_indices)} test) on {dev}, "
          f"seed {seed}, output in {run_dir}")
