@@ -107,6 +107,9 @@ class HaanSection:
     kmeans_backend: str = "torch"
     kmeans_max_iter: int = 300
     kmeans_tol: float = 1e-4
+    # Torch backend: also stop once an iteration lowers the inertia by less than this fraction
+    # (0: scikit-learn's criteria only). See haan.kmeans.
+    kmeans_inertia_tol: float = 1e-4
     # Evaluate on the held-out set after every this many epochs (the paper: every epoch).
     eval_interval: int = 1
     # Save a resumable training state (model, optimizer, pseudo labels, RNG) after every epoch.
@@ -335,6 +338,8 @@ def _validate(c: Config) -> None:
           '"torch" or "sklearn"', x.kmeans_backend)
     check(x.kmeans_max_iter >= 1, "haan", "kmeans_max_iter", "an integer >= 1", x.kmeans_max_iter)
     check(x.kmeans_tol >= 0, "haan", "kmeans_tol", "a number >= 0", x.kmeans_tol)
+    check(x.kmeans_inertia_tol >= 0, "haan", "kmeans_inertia_tol", "a number >= 0",
+          x.kmeans_inertia_tol)
     check(x.eval_interval >= 1, "haan", "eval_interval", "an integer >= 1", x.eval_interval)
 
 

@@ -115,6 +115,7 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
     result = generate_pseudo_labels(
         clips, h.num_visual_concepts, h.clustering_sample_rate, generator=generator,
         backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
+        inertia_tol=x.kmeans_inertia_tol,
     )
     lengths = torch.from_numpy(dataset.lengths[dataset.train_indices].astype(np.int64))
     offsets = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(lengths, 0)])

@@ -1,0 +1,207 @@
+"""haan.model: the four blocks, the forward pass, and checkpoints in the paper's file layout."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from haan.config import load_config
+from haan.errors import InputError
+from haan.model import (
+    CHECKPOINT_FILES, HAAN, Block, ModelOutput, load_checkpoints, save_checkpoints,
+)
+
+D, H, C, K = 12, 10, 5, 7
+
+
+def small_model(seed: int = 0, dropout: float = 0.5, **sizes: int) -> HAAN:
+    torch.manual_seed(seed)
+    dims = dict(feature_size=D, hidden_size=H, num_fine_classes=C, num_visual_concepts=K)
+    dims.update(sizes)
+    return HAAN(**dims, dropout_rate=dropout)
+
+
+class PaperBlock(nn.Module):
+    """The paper's block layout, written independently: a checkpoint made by it must load."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, p: float) -> None:
+        super().__init__()
+        self.hidden_layer = nn.Linear(n_in, n_hidden)
+        self.out_layer = nn.Linear(n_hidden, n_out)
+        self.dropout = nn.Dropout(p)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.clamp(x @ self.hidden_layer.weight.T + self.hidden_layer.bias, min=0)
+        return h, h @ self.out_layer.weight.T + self.out_layer.bias
+
+
+def test_block_state_dict_keys_and_formula() -> None:
+    torch.manual_seed(0)
+    block = Block(4, 6, 3, dropout_rate=0.5)
+    assert list(block.state_dict()) == [
+        "hidden_layer.weight", "hidden_layer.bias", "out_layer.weight", "out_layer.bias"]
+    x = torch.randn(2, 5, 4)
+    block.eval()
+    h, out = block(x)
+    w1, b1 = block.hidden_layer.weight, block.hidden_layer.bias
+    w2, b2 = block.out_layer.weight, block.out_layer.bias
+    for i in range(2):
+        for t in range(5):
+            h_ref = torch.clamp(w1 @ x[i, t] + b1, min=0)
+            torch.testing.assert_close(h[i, t], h_ref, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(out[i, t], w2 @ h_ref + b2, rtol=1e-5, atol=1e-6)
+
+
+def test_block_dropout_only_in_training_mode() -> None:
+    torch.manual_seed(0)
+    block = Block(8, 64, 3, dropout_rate=0.5)
+    x = torch.randn(32, 8)
+    block.eval()
+    h_eval, _ = block(x)
+    assert torch.equal(block(x)[0], h_eval)  # deterministic in eval mode
+    block.train()
+    h_train, out_train = block(x)
+    active = h_eval > 0
+    kept = h_train[active] != 0
+    # Dropped units are zero, kept ones scaled by 1 / (1 - p); both happen.
+    assert 0 < kept.float().mean() < 1
+    torch.testing.assert_close(h_train[active][kept], 2 * h_eval[active][kept])
+    torch.testing.assert_close(out_train, block.out_layer(h_train))
+
+
+def test_haan_forward_chain_and_shapes() -> None:
+    model = small_model().eval()
+    x = torch.randn(3, 9, D)
+    out = model(x)
+    assert isinstance(out, ModelOutput)
+    assert out.clip_features.shape == (3, 9, H)
+    assert out.clip_scores.shape == (3, 9, C)
+    assert out.pseudo_logits.shape == (3, 9, K)
+    _, e = model.encoder(x)
+    f, s = model.fine_level_classifier(e)
+    _, p = model.pseudo_label_classifier(e)
+    assert torch.equal(out.clip_features, f)
+    assert torch.equal(out.clip_scores, s)
+    assert torch.equal(out.pseudo_logits, p)
+    assert torch.equal(model.clip_scores(x), s)
+    assert model.coarse_level_classifier(f)[1].shape == (3, 9, 1)
+
+
+def test_prototypes_are_the_detached_fine_weights() -> None:
+    model = small_model()
+    w = model.prototypes()
+    assert w.shape == (C, H)
+    assert not w.requires_grad
+    assert torch.equal(w, model.fine_level_classifier.out_layer.weight)
+
+
+def test_from_config_sizes() -> None:
+    config = load_config("fine_gym")
+    h = dataclasses.replace(config.hyperparameters, feature_size=16, encoded_feature_size=8,
+                            num_visual_concepts=11, dropout_rate=0.3)
+    stats = dataclasses.replace(config.stats, num_fine_classes=6)
+    model = HAAN.from_config(dataclasses.replace(config, hyperparameters=h, stats=stats))
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert shapes["encoder.hidden_layer.weight"] == (8, 16)
+    assert shapes["encoder.out_layer.weight"] == (8, 8)
+    assert shapes["fine_level_classifier.out_layer.weight"] == (6, 8)
+    assert shapes["pseudo_label_classifier.out_layer.weight"] == (11, 8)
+    assert shapes["coarse_level_classifier.out_layer.weight"] == (1, 8)
+    assert model.encoder.dropout.p == 0.3
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    model = small_model(seed=0)
+    save_checkpoints(model, tmp_path / "ckpt")
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == sorted(
+        CHECKPOINT_FILES.values())  # no temporary files left behind
+    for block, name in CHECKPOINT_FILES.items():
+        state = torch.load(tmp_path / "ckpt" / name, weights_only=True)
+        assert list(state) == ["hidden_layer.weight", "hidden_layer.bias", "out_layer.weight",
+                               "out_layer.bias"]
+    other = small_model(seed=1)
+    assert not torch.equal(other.encoder.hidden_layer.weight, model.encoder.hidden_layer.weight)
+    load_checkpoints(other, tmp_path / "ckpt")
+    for (k, v), (k2, v2) in zip(model.state_dict().items(), other.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2)
+
+
+def test_load_selected_blocks_only(tmp_path: Path) -> None:
+    model = small_model(seed=0)
+    save_checkpoints(model, tmp_path)
+    (tmp_path / "pseudo_label_classifier.pkl").unlink()
+    (tmp_path / "coarse_level_classifier.pkl").unlink()
+    other = small_model(seed=1)
+    before = other.coarse_level_classifier.out_layer.weight.clone()
+    load_checkpoints(other, tmp_path, blocks=("encoder", "fine_level_classifier"))
+    assert torch.equal(other.encoder.out_layer.weight, model.encoder.out_layer.weight)
+    assert torch.equal(other.coarse_level_classifier.out_layer.weight, before)
+    with pytest.raises(InputError, match="pseudo_label_classifier.pkl: no such checkpoint"):
+        load_checkpoints(other, tmp_path)
+
+
+def test_paper_layout_checkpoint_loads_with_identical_outputs(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    paper = {
+        "encoder": PaperBlock(D, H, H, 0.5),
+        "fine_level_classifier": PaperBlock(H, H, C, 0.5),
+        "pseudo_label_classifier": PaperBlock(H, H, K, 0.5),
+        "coarse_level_classifier": PaperBlock(H, H, 1, 0.5),
+    }
+    for name, block in paper.items():
+        torch.save(block.state_dict(), tmp_path / f"{name}.pkl")  # as the paper's trainer
+    model = small_model(seed=0)
+    load_checkpoints(model, tmp_path)
+    model.eval()
+    x = torch.randn(2, 6, D)
+    _, e = paper["encoder"](x)
+    f, s = paper["fine_level_classifier"](e)
+    _, p = paper["pseudo_label_classifier"](e)
+    out = model(x)
+    torch.testing.assert_close(out.clip_features, f, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(out.clip_scores, s, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(out.pseudo_logits, p, rtol=1e-6, atol=1e-6)
+    _, z = paper["coarse_level_classifier"](f)
+    torch.testing.assert_close(model.coarse_level_classifier(f)[1], z, rtol=1e-6, atol=1e-6)
+
+
+def test_shape_mismatch_message(tmp_path: Path) -> None:
+    save_checkpoints(small_model(num_fine_classes=4), tmp_path)
+    with pytest.raises(InputError) as info:
+        load_checkpoints(small_model(), tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message == (f"{tmp_path / 'fine_level_classifier.pkl'}: expected out_layer.weight of "
+                       f"shape ({C}, {H}), found (4, {H})")
+
+
+def test_missing_key_and_unreadable_file(tmp_path: Path) -> None:
+    model = small_model()
+    save_checkpoints(model, tmp_path)
+    state = model.encoder.state_dict()
+    del state["out_layer.bias"]
+    torch.save(state, tmp_path / "encoder.pkl")
+    with pytest.raises(InputError, match=r"encoder.pkl: missing out_layer.bias"):
+        load_checkpoints(model, tmp_path)
+    (tmp_path / "encoder.pkl").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match=r"encoder.pkl: not a readable PyTorch checkpoint"):
+        load_checkpoints(model, tmp_path)
+
+
+def test_forward_is_differentiable_and_dropout_uses_train_mode() -> None:
+    model = small_model(dropout=0.5)
+    x = torch.randn(2, 4, D)
+    model.train()
+    a = model(x).clip_scores
+    b = model(x).clip_scores
+    assert not torch.equal(a, b)  # fresh dropout masks
+    model.eval()
+    assert torch.equal(model(x).clip_scores, model(x).clip_scores)
+    loss = F.softplus(model(x).clip_scores).sum()
+    loss.backward()
+    assert model.encoder.hidden_layer.weight.grad is not None
