@@ -40,7 +40,8 @@ from haan.data import load_dataset  # noqa: E402
 from haan.evaluate import evaluate_model  # noqa: E402
 from haan.losses import class_balance_weights, haan_losses, per_video_weights  # noqa: E402
 from haan.model import HAAN  # noqa: E402
-from haan.train import encode_clips, make_pseudo_labels  # noqa: E402
+from haan.synth import build_model, get_preset, plan_videos  # noqa: E402
+from haan.train import encode_clips, make_optimizer, make_pseudo_labels  # noqa: E402
 
 
 def write_dataset(root: Path, n_train: int, n_test: int, dim: int, classes: int, coarse: int,
@@ -48,7 +49,9 @@ def write_dataset(root: Path, n_train: int, n_test: int, dim: int, classes: int,
     """FineGym-shaped random data in the paper's format (the timing does not depend on content)."""
     rng = np.random.default_rng(seed)
     n = n_train + n_test
-    lengths = rng.integers(120, 309, size=n)
+    # FineGym's clip counts (mean 78, median 58, max 309), from the finegym-like synthetic plan.
+    preset = get_preset("finegym-like")
+    lengths = plan_videos(build_model(preset, seed), seed).lengths[:n]
     feats = np.empty(n, dtype=object)
     labels = np.empty(n, dtype=object)
     segments = np.empty(n, dtype=object)
@@ -57,7 +60,7 @@ def write_dataset(root: Path, n_train: int, n_test: int, dim: int, classes: int,
         feats[i] = rng.random((lengths[i], dim), dtype=np.float32)
         k = rng.integers(3, 10)
         fine = rng.integers(0, classes, size=k)
-        starts = np.sort(rng.uniform(0, lengths[i] / 1.5 - 3, size=k))
+        starts = np.sort(rng.uniform(0, max(lengths[i] / 1.5 - 3, 0.5), size=k))
         labels[i] = [[int(fine_to_coarse[f]), int(f)] for f in fine]
         segments[i] = [[float(s), float(s + rng.uniform(0.5, 3))] for s in starts]
     np.save(root / "features.npy", feats, allow_pickle=True)
@@ -222,10 +225,10 @@ def baseline_evaluation(model, dataset, config):
                     if tiou[j] < thr:
                         fp[ti, k] = 1
                         break
-                    if lock[ti, g.loc[j]["index"]] >= 0:
+                    if lock[ti, int(g.loc[j]["index"])] >= 0:
                         continue
                     tp[ti, k] = 1
-                    lock[ti, g.loc[j]["index"]] = k
+                    lock[ti, int(g.loc[j]["index"])] = k
                     break
                 if tp[ti, k] == 0 and fp[ti, k] == 0:
                     fp[ti, k] = 1
@@ -265,7 +268,7 @@ def haan_epoch(model, optimizer, dataset, config, generator):
     for positions in torch.randperm(len(idx), generator=generator).split(h.batch_size):
         feats, lengths = dataset.padded_batch(idx[positions.numpy()])
         x = torch.from_numpy(feats)
-        clips += int(x.shape[0] * x.shape[1])
+        clips += int(np.sum(lengths))  # useful clips (padding excluded)
         terms = haan_losses(model, x, torch.from_numpy(np.asarray(lengths, np.int64)),
                             pseudo.padded(positions, x.shape[1]), pseudo.weights,
                             y_f[positions], w_f[positions], y_g[positions], w_g[positions],
@@ -276,7 +279,7 @@ def haan_epoch(model, optimizer, dataset, config, generator):
         terms.total.backward()
         optimizer.step()
     times["training"] = time.perf_counter() - t
-    times["_padded_clips"] = clips
+    times["_clips"] = clips
 
     t = time.perf_counter()
     evaluate_model(model, dataset, dataset.test_indices, config, device)
@@ -294,9 +297,11 @@ def matmul_gflops() -> float:
 
 
 def training_flops(clips: int, D: int, H: int, C: int, K: int) -> float:
-    """Forward + backward (3x forward) matmul FLOPs of the four blocks over `clips` clips."""
-    macs_per_clip = (D * H + H * H) + (H * H + H * C) + (H * H + H * K)
-    return 3 * 2 * macs_per_clip * clips
+    """Matmul FLOPs of a training step over `clips` clips: forward, the weight gradients and the
+    input gradients (none for the first layer, whose input needs no gradient)."""
+    first = D * H
+    rest = H * H + (H * H + H * C) + (H * H + H * K)
+    return 2 * (2 * first + 3 * rest) * clips
 
 
 def main() -> None:
@@ -317,7 +322,9 @@ def main() -> None:
         for name, fn in [("baseline (paper's way)", baseline_epoch), ("haan", haan_epoch)]:
             torch.manual_seed(0)
             model = HAAN.from_config(config)
-            optimizer = torch.optim.Adam(model.parameters(), lr=config.hyperparameters.learning_rate)
+            lr = config.hyperparameters.learning_rate
+            optimizer = (make_optimizer(model, lr) if name == "haan"
+                         else torch.optim.Adam(model.parameters(), lr=lr))
             results[name] = fn(model, optimizer, dataset, config, torch.Generator().manual_seed(0))
         gflops = matmul_gflops()
     base, ours = results["baseline (paper's way)"], results["haan"]
@@ -330,7 +337,7 @@ def main() -> None:
     to = sum(ours[p] for p in ("pseudo labels", "training", "evaluation"))
     print(f"{'epoch':<16}{tb:>12.2f}{to:>10.2f}{tb / to:>7.1f}x")
     h = config.hyperparameters
-    flops = training_flops(ours["_padded_clips"], args.dim, h.encoded_feature_size, 99, h.num_visual_concepts)
+    flops = training_flops(ours["_clips"], args.dim, h.encoded_feature_size, 99, h.num_visual_concepts)
     achieved = flops / ours["training"] / 1e9
     print(f"training step: {achieved:.0f} GFLOP/s of matmul work, {achieved / gflops:.0%} of this "
           f"machine's measured fp32 matmul throughput ({gflops:.0f} GFLOP/s)")

@@ -226,6 +226,13 @@ class LossTerms:
     coarse: torch.Tensor  # likewise L_coarse
 
 
+def _unpack(packed: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(M, F) rows of the valid clips -> (B, T, F), zeros on padding (differentiable)."""
+    out = packed.new_zeros(*mask.shape, packed.shape[-1])
+    out[mask] = packed
+    return out
+
+
 def haan_losses(
     model: HAAN,
     features: torch.Tensor,  # (B, T, D), padded
@@ -250,11 +257,14 @@ def haan_losses(
     pseudo_labels = pseudo_labels[:, :t].to(features.device)
     mask = valid_mask(lengths, t)  # (B, T)
 
-    out = model(features)
+    # The blocks act on each clip alone: run them on the valid clips only (no work on padding),
+    # then lay the outputs back out as (B, T, .) for the per-video losses.
+    packed = model(features[mask])  # each (M, .), M = number of valid clips
+    clip_features, clip_scores, pseudo_logits = (_unpack(x, mask) for x in packed)
     w = model.prototypes()  # (C, H), no gradient
-    l_mil = mil_loss(out.clip_scores, mask, fine_labels, fine_weights)
-    l_pseudo = pseudo_loss(out.pseudo_logits, pseudo_labels, mask, concept_weights)
-    v = visual_concepts(out.clip_features, pseudo_labels, mask, concept_weights.shape[0])
+    l_mil = mil_loss(clip_scores, mask, fine_labels, fine_weights)
+    l_pseudo = pseudo_loss(pseudo_logits, pseudo_labels, mask, concept_weights)
+    v = visual_concepts(clip_features, pseudo_labels, mask, concept_weights.shape[0])
     r = fine_level_representations(w, v, top_k)  # (B, C, H)
     l_concept = concept_loss(w, r, fine_labels)
     q = coarse_level_representations(r, fine_to_coarse, num_coarse, pooling)  # (B, G, H)
