@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -182,6 +183,7 @@ def kmeans(
     init_dim: int | None = DEFAULT_INIT_DIM,
     matmul_dtype: torch.dtype | None = None,
     init: torch.Tensor | None = None,
+    on_iteration: Callable[[int], None] | None = None,
 ) -> KMeansResult:
     """Lloyd's k-means with greedy k-means++ seeding, on x's device.
 
@@ -191,6 +193,7 @@ def kmeans(
     components the k-means++ seeding runs on (None or >= D: the data itself).
     `matmul_dtype`: dtype of the Lloyd distance matmul (None: bf16 where fast, else fp32).
     `init`: starting centres (K, D) instead of the k-means++ seeding (e.g. the previous ones).
+    `on_iteration`: called with the iteration number after each Lloyd step (progress bars).
     """
     m, d = x.shape
     if not 1 <= num_clusters <= m:
@@ -241,6 +244,8 @@ def kmeans(
             new_centers[empty_ids] = x[far]
         shift = ((new_centers - centers) ** 2).sum().item()
         centers = new_centers
+        if on_iteration is not None:
+            on_iteration(n_iter)
         if torch.equal(labels, labels_old) or shift <= threshold:
             break
         labels_old = labels

@@ -11,6 +11,7 @@ exact choice, `KMeans(n_clusters=K, random_state=0)` on the CPU, and its `predic
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -55,11 +56,12 @@ def generate_pseudo_labels(
     inertia_tol: float = DEFAULT_INERTIA_TOL,
     init_dim: int | None = DEFAULT_INIT_DIM,
     chunk_size: int | None = None,
+    on_iteration: Callable[[int], None] | None = None,
 ) -> PseudoLabels:
     """Cluster a uniform sample of the clips and label all of them (see the module docstring).
 
     `max_iter`, `tol`: both backends (scikit-learn's meaning). `inertia_tol`, `init_dim`,
-    `chunk_size`: the torch backend only (see haan.kmeans.kmeans).
+    `chunk_size`, `on_iteration` (progress): the torch backend only (see haan.kmeans.kmeans).
     """
     if backend not in ("torch", "sklearn"):
         raise ValueError(f'backend must be "torch" or "sklearn", got {backend!r}')
@@ -76,7 +78,8 @@ def generate_pseudo_labels(
 
     if backend == "torch":
         fit = kmeans(sample, num_concepts, generator=generator, max_iter=max_iter, tol=tol,
-                     inertia_tol=inertia_tol, init_dim=init_dim, chunk_size=chunk_size)
+                     inertia_tol=inertia_tol, init_dim=init_dim, chunk_size=chunk_size,
+                     on_iteration=on_iteration)
         centers, inertia, n_iter = fit.centers, fit.inertia, fit.n_iter
         labels = assign(clips, centers, chunk_size)
     else:

@@ -28,7 +28,10 @@ from haan.train import TrainResult, resolve_device, train
 
 
 def _say(message: str) -> None:
-    print(message, flush=True)
+    from tqdm import tqdm
+
+    tqdm.write(message)  # above any progress bar, not through it
+    sys.stdout.flush()
 
 
 def run_dir_for(config: Config, output_dir: str | Path, exp_name: str | None,

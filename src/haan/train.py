@@ -116,13 +116,16 @@ def encode_clips(model: HAAN, dataset: Dataset, indices: np.ndarray, device: tor
 
 def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: torch.device,
                        generator: torch.Generator, progress: bool = False) -> PseudoLabelState:
+    from tqdm import tqdm
+
     h, x = config.hyperparameters, config.haan
     clips = encode_clips(model, dataset, dataset.train_indices, device, progress)
-    result = generate_pseudo_labels(
-        clips, h.num_visual_concepts, h.clustering_sample_rate, generator=generator,
-        backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
-        inertia_tol=x.kmeans_inertia_tol,
-    )
+    with tqdm(desc="k-means", unit="iter", disable=not progress, leave=False) as bar:
+        result = generate_pseudo_labels(
+            clips, h.num_visual_concepts, h.clustering_sample_rate, generator=generator,
+            backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
+            inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: bar.update(),
+        )
     lengths = torch.from_numpy(dataset.lengths[dataset.train_indices].astype(np.int64))
     offsets = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(lengths, 0)])
     return PseudoLabelState(labels=result.labels.to(device), offsets=offsets.to(device),
