@@ -193,3 +193,27 @@ def test_evaluation_matches_a_loop_reference(tiny_dataset):
                     ap += (rec[q] - prev_r) * max(prec[q:])
                     prev_r = rec[q]
             assert result.metrics.per_class_ap[c, m] == pytest.approx(ap, abs=1e-6), (c, thr)
+
+
+def test_validation_split_selects_on_held_out_videos(tiny_dataset, tmp_path):
+    """With a validation split, results.csv scores the held-out training videos, and the best
+    checkpoint is evaluated once on the test set (test_results.csv = haan evaluate's row)."""
+    split = ["--set", "haan.validation_fraction=0.25"]
+    assert main(["train", "--config", str(tiny_dataset), *EPOCHS, *split, "--output-dir", str(tmp_path),
+                 "--exp-name", "v", "--quiet"]) == 0
+    run = tmp_path / load_config(tiny_dataset).dataset.name / "v"
+    config = load_config(tiny_dataset, [*EPOCHS[1:], split[1]])
+    dataset = load_dataset(config)
+    assert len(dataset.val_indices) > 0
+    rows = read_csv(run / "results.csv")[1:]
+    best = max(rows, key=lambda r: float(r[-1]))
+    model = HAAN.from_config(config)
+    from haan.model import load_checkpoints
+
+    load_checkpoints(model, run)
+    on_val = evaluate_model(model, dataset, dataset.val_indices, config, torch.device("cpu"))
+    assert on_val.metrics.average_mAP * 100 == pytest.approx(float(best[-1]), abs=1e-9)
+    test_row = read_csv(run / "test_results.csv")[1]
+    assert int(test_row[0]) == int(best[0])
+    on_test = evaluate_model(model, dataset, dataset.test_indices, config, torch.device("cpu"))
+    assert on_test.metrics.average_mAP * 100 == pytest.approx(float(test_row[-1]), abs=1e-9)
