@@ -18,7 +18,7 @@ from haan.config import load_config
 from haan.data import load_dataset
 from haan.evaluate import evaluate_model
 from haan.model import CHECKPOINT_FILES, HAAN
-from haan.train import PseudoLabelState, train
+from haan.train import PseudoLabelState
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCHS = ["--set", "hyperparameters.epochs=3"]

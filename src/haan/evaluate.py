@@ -7,7 +7,6 @@ so the valid clips of many videos are concatenated and scored in one pass (no pa
 from __future__ import annotations
 
 import csv
-import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -178,7 +177,3 @@ def per_class_ap_json(metrics: DetectionMetrics) -> dict:
             str(c) for c in range(len(metrics.has_ground_truth)) if not metrics.has_ground_truth[c]
         ],
     }
-
-
-def finite_or(value: float, default: float) -> float:
-    return value if math.isfinite(value) else default

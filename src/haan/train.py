@@ -170,7 +170,7 @@ def train(
 ) -> TrainResult:
     from tqdm import tqdm
 
-    h, ev, x = config.hyperparameters, config.evaluation, config.haan
+    h, x = config.hyperparameters, config.haan
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "last").mkdir(exist_ok=True)
