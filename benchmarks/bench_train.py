@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from haan.config import load_config  # noqa: E402
+from haan.config import dumps_toml, load_config  # noqa: E402
 from haan.data import load_dataset  # noqa: E402
 from haan.evaluate import evaluate_model  # noqa: E402
 from haan.losses import class_balance_weights, haan_losses, per_video_weights  # noqa: E402
@@ -45,7 +45,7 @@ from haan.train import encode_clips, make_optimizer, make_pseudo_labels  # noqa:
 
 
 def write_dataset(root: Path, n_train: int, n_test: int, dim: int, classes: int, coarse: int,
-                  seed: int) -> Path:
+                  concepts: int, seed: int) -> Path:
     """FineGym-shaped random data in the paper's format (the timing does not depend on content)."""
     rng = np.random.default_rng(seed)
     n = n_train + n_test
@@ -69,20 +69,16 @@ def write_dataset(root: Path, n_train: int, n_test: int, dim: int, classes: int,
     np.save(root / "video_names.npy", np.array([f"v{i:05d}" for i in range(n)]))
     np.save(root / "sec2clip_ratios.npy", np.full(n, 1.5))
     (root / "f2c.json").write_text(json.dumps({str(f): int(c) for f, c in enumerate(fine_to_coarse)}))
-    base = load_config("fine_gym").to_toml()
-    for key, value in [("features_path", root / "features.npy"), ("labels_path", root / "labels.npy"),
-                       ("segments_path", root / "segments.npy"),
-                       ("video_names_path", root / "video_names.npy"),
-                       ("sec2clip_ratios_path", root / "sec2clip_ratios.npy"),
-                       ("fine_to_coarse_mappings_path", root / "f2c.json")]:
-        base = "\n".join(f'{key} = "{value}"' if line.startswith(f"{key} =") else line
-                         for line in base.splitlines())
-    base = (base.replace("num_training_videos = 3775", f"num_training_videos = {n_train}")
-                .replace("feature_size = 2048\nencoded", f"feature_size = {dim}\nencoded")
-                .replace("encoded_feature_size = 2048", f"encoded_feature_size = {dim}")
-                .replace("num_fine_classes = 99", f"num_fine_classes = {classes}")
-                .replace("num_coarse_classes = 14", f"num_coarse_classes = {coarse}"))
-    (root / "config.toml").write_text(base)
+    tables = load_config("fine_gym").to_dict()  # the paper's FineGym settings, our files and sizes
+    tables["stats"].update(num_training_videos=n_train, num_fine_classes=classes,
+                           num_coarse_classes=coarse)
+    tables["hyperparameters"].update(feature_size=dim, encoded_feature_size=dim,
+                                     num_visual_concepts=concepts)
+    tables["features"]["features_path"] = str(root / "features.npy")
+    tables["annotations"] = {f"{name}_path": str(root / f"{name}.npy")
+                             for name in ("video_names", "labels", "segments", "sec2clip_ratios")}
+    tables["annotations"]["fine_to_coarse_mappings_path"] = str(root / "f2c.json")
+    (root / "config.toml").write_text(dumps_toml(tables))
     return root / "config.toml"
 
 
@@ -309,13 +305,15 @@ def main() -> None:
     ap.add_argument("--train-videos", type=int, default=150)
     ap.add_argument("--test-videos", type=int, default=50)
     ap.add_argument("--dim", type=int, default=2048)
-    ap.add_argument("--quick", action="store_true", help="30 + 10 videos, 256-d")
+    ap.add_argument("--concepts", type=int, default=500, help="K (the paper: 500)")
+    ap.add_argument("--quick", action="store_true", help="30 + 10 videos, 256-d, K = 64")
     args = ap.parse_args()
     if args.quick:
-        args.train_videos, args.test_videos, args.dim = 30, 10, 256
+        args.train_videos, args.test_videos, args.dim, args.concepts = 30, 10, 256, 64
     torch.set_num_threads(torch.get_num_threads())
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = write_dataset(Path(tmp), args.train_videos, args.test_videos, args.dim, 99, 14, 0)
+        config_path = write_dataset(Path(tmp), args.train_videos, args.test_videos, args.dim, 99, 14,
+                                    args.concepts, 0)
         config = load_config(config_path)
         dataset = load_dataset(config)
         results = {}
@@ -329,7 +327,7 @@ def main() -> None:
         gflops = matmul_gflops()
     base, ours = results["baseline (paper's way)"], results["haan"]
     print(f"one epoch, {args.train_videos} training + {args.test_videos} test videos, D = H = {args.dim}, "
-          f"C = 99, K = 500, {torch.get_num_threads()} threads")
+          f"C = 99, K = {args.concepts}, {torch.get_num_threads()} threads")
     print(f"{'phase':<16}{'baseline s':>12}{'haan s':>10}{'ratio':>8}")
     for phase in ("pseudo labels", "training", "evaluation"):
         print(f"{phase:<16}{base[phase]:>12.2f}{ours[phase]:>10.2f}{base[phase] / ours[phase]:>7.1f}x")

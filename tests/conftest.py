@@ -13,6 +13,14 @@ from haan.config import dumps_toml, load_config
 REAL_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
+def annotation_paths(folder: Path) -> dict[str, str]:
+    """The [annotations] table for the paper's five files in `folder`."""
+    names = {"video_names_path": "video_names.npy", "labels_path": "labels.npy",
+             "segments_path": "segments.npy", "sec2clip_ratios_path": "sec2clip_ratios.npy",
+             "fine_to_coarse_mappings_path": "fine_to_coarse_mappings.json"}
+    return {key: str(Path(folder) / name) for key, name in names.items()}
+
+
 @pytest.fixture
 def tiny_dataset(tmp_path: Path) -> Path:
     """The `tiny` synthetic preset (seed 0) in tmp_path/tiny; returns its config.toml.

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from conftest import annotation_paths
 
 from haan.config import load_config
 from haan.data import (
@@ -18,6 +20,7 @@ from haan.data import (
     dataset_info, load_dataset, split_indices,
 )
 from haan.errors import DataWarning, InputError
+from haan.losses import class_balance_weights
 
 
 def load(config_path: Path, *overrides: str):
@@ -100,19 +103,22 @@ def test_multi_hot_and_class_balance(tiny_dataset):
     for row, i in enumerate(idx):
         assert set(np.flatnonzero(fine[row])) == {f for _, f in raw[i]}
         assert set(np.flatnonzero(coarse[row])) == {c for c, _ in raw[i]}
-    pos, neg = d.class_balance(idx, "fine")
+    # the paper's balancing weights, as training computes them from these multi-hot labels
+    pos, neg = (w.numpy() for w in class_balance_weights(torch.from_numpy(fine)))
     P = fine.sum(axis=0)
-    np.testing.assert_allclose(pos, 4 / P)
-    np.testing.assert_allclose(neg, 4 / (18 - P))
-    pos, neg = d.class_balance(idx, "coarse")
-    np.testing.assert_allclose(pos, 2 / coarse.sum(axis=0))
+    np.testing.assert_allclose(pos, 4 / P, rtol=1e-6)
+    np.testing.assert_allclose(neg, 4 / (18 - P), rtol=1e-6)
+    pos, _ = class_balance_weights(torch.from_numpy(coarse))
+    np.testing.assert_allclose(pos.numpy(), 2 / coarse.sum(axis=0), rtol=1e-6)
 
 
-def test_class_balance_of_an_absent_class_is_inf_as_the_paper(tiny_dataset):
+def test_class_balance_of_an_absent_class_is_zero_not_inf(tiny_dataset):
+    # The paper gets inf (C / 0); that weight is never selected by a training video, and 0 keeps
+    # it from turning into NaN anywhere else.
     d = load(tiny_dataset)
     only_first = [i for i in range(24) if not d.fine_hot[i, 3]][:5]
-    pos, neg = d.class_balance(only_first, "fine")
-    assert np.isinf(pos[3]) and neg[3] == pytest.approx(4 / 5)
+    pos, neg = class_balance_weights(torch.from_numpy(d.fine_multi_hot(only_first)))
+    assert pos[3] == 0 and neg[3].item() == pytest.approx(4 / 5)
 
 
 def test_validation_split_is_seeded_and_held_out_of_training(tiny_dataset):
@@ -547,11 +553,7 @@ def test_dense_file_and_store_keep_resident_memory_far_below_their_size(tmp_path
         "fine_action",
         stats={"num_training_videos": 1600, "num_fine_classes": 4, "num_coarse_classes": 2},
         features={"features_path": str(path)},
-        annotations={"video_names_path": str(ann / "video_names.npy"),
-                     "labels_path": str(ann / "labels.npy"),
-                     "segments_path": str(ann / "segments.npy"),
-                     "sec2clip_ratios_path": str(ann / "sec2clip_ratios.npy"),
-                     "fine_to_coarse_mappings_path": str(ann / "fine_to_coarse_mappings.json")},
+        annotations=annotation_paths(ann),
         hyperparameters={"feature_size": D})
 
     def exercise(config_path: Path) -> np.ndarray:

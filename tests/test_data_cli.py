@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import annotation_paths
 
 from haan.cli import main
 
@@ -213,11 +214,7 @@ def real_config(write_config, base: str, real: Path, features: Path, feature_siz
     return write_config(
         base, name=f"{base}.toml",
         features={"features_path": str(features)},
-        annotations={"video_names_path": str(real / "video_names.npy"),
-                     "labels_path": str(real / "labels.npy"),
-                     "segments_path": str(real / "segments.npy"),
-                     "sec2clip_ratios_path": str(real / "sec2clip_ratios.npy"),
-                     "fine_to_coarse_mappings_path": str(real / "fine_to_coarse_mappings.json")},
+        annotations=annotation_paths(real),
         hyperparameters={"feature_size": feature_size})
 
 

@@ -33,8 +33,7 @@ CONTRACT (implemented by issue 3; other modules code against exactly this):
         def __getitem__(self, i: int) -> np.ndarray              # (T_i, D)
 
 Beyond the contract: `Dataset.clips(indices)` ((sum T_i, D) float32, the videos' clips one after
-another), `Dataset.class_balance(indices, level)` (the paper's pos/neg class weights),
-`Dataset.instances(indices)`, `dataset_info`, `format_info`, `convert_features`, `write_store`.
+another), `Dataset.instances(indices)`, `dataset_info`, `format_info`, `convert_features`, `write_store`.
 
 Feature layouts, chosen by what `[features] features_path` is on disk:
   * a .npy file holding an object array of (T_i, D) arrays (FineGym): loaded whole (it is a pickle);
@@ -653,17 +652,6 @@ class Dataset:
 
     def coarse_multi_hot(self, indices: Indices) -> np.ndarray:  # (B, G) float32
         return self.coarse_hot[np.asarray(indices, dtype=np.int64)].astype(np.float32)
-
-    def class_balance(self, indices: Indices, level: str = "fine") -> tuple[np.ndarray, np.ndarray]:
-        """The paper's balancing weights over these (training) videos: (pos, neg), each (C,) or
-        (G,) float64, pos_c = C / P_c and neg_c = C / (N - P_c) with P_c the positive videos.
-        A class with no positive (or no negative) video gets inf there, as in the paper; that
-        weight is never selected, since no video has that label value."""
-        hot = {"fine": self.fine_hot, "coarse": self.coarse_hot}[level]
-        y = hot[np.asarray(indices, dtype=np.int64)]  # (B, C)
-        num_classes, positives = y.shape[1], y.sum(axis=0).astype(np.float64)
-        with np.errstate(divide="ignore"):
-            return num_classes / positives, num_classes / (len(y) - positives)
 
     def instances(self, indices: Indices) -> Instances:
         idx = np.asarray(indices, dtype=np.int64)
