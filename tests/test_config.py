@@ -169,7 +169,16 @@ def test_wrong_types(tmp_path, old, new, message):
     ("report_thresholds = [0.1, 0.2, 0.3, 0.4, 0.5]", "report_thresholds = [0.6]",
      "[evaluation] report_thresholds: expected values that are also in tiou_thresholds, got 0.6"),
     ("kmax_mod_factor = 2", "kmax_mod_factor = 0",
-     "[evaluation] kmax_mod_factor: expected a positive number, got 0.0"),
+     "[evaluation] kmax_mod_factor: expected a number >= 1, got 0.0"),
+    ("kmax_mod_factor = 2", "kmax_mod_factor = 0.5",
+     "[evaluation] kmax_mod_factor: expected a number >= 1, got 0.5"),
+    ("alpha = 0.1", "alpha = 1.0", "[evaluation] alpha: expected a number in (-1, 1), got 1.0"),
+    ("alpha = 0.1", "alpha = -1", "[evaluation] alpha: expected a number in (-1, 1), got -1.0"),
+    ('name = "FineGym"', 'name = "../elsewhere"',
+     "[dataset] name: expected a folder name (no path separators, not '.' or '..'), got "
+     "'../elsewhere'"),
+    ('name = "FineGym"', 'name = ".."',
+     "[dataset] name: expected a folder name (no path separators, not '.' or '..'), got '..'"),
 ])
 def test_out_of_range_values(tmp_path, old, new, message):
     path = edited(tmp_path, old, new)

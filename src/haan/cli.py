@@ -8,6 +8,7 @@ Bad input raises `haan.errors.InputError`; `main` prints its one-line message an
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from typing import Callable, Sequence
@@ -22,11 +23,22 @@ def _add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:
                    help="override a config value (TOML syntax), e.g. --set hyperparameters.epochs=10")
 
 
+def _add_torch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for torch (default: $HAAN_THREADS, else torch's choice; on a "
+                        "busy machine, fewer threads than cores can be much faster)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from haan import __version__
+
     parser = argparse.ArgumentParser(
         prog="haan",
         description="HAAN: weakly-supervised temporal action detection with hierarchical atomic actions.",
     )
+    parser.add_argument("--version", action="version", version=f"haan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     # -- evaluation of any detector's output ----------------------------------------------------
@@ -64,20 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exp-name", default=None, help="run name (default: a random UUID, as the paper)")
     p.add_argument("--output-dir", default="output")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--resume", action="store_true", help="continue the run in its folder from its last saved epoch")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again in a run folder that already holds a run (its files are replaced)")
     p.add_argument("--init-models-dir", default=None, metavar="DIR",
                    help="start from the checkpoints in DIR (those of the four files that exist)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_torch_args(p)
     p.set_defaults(handler=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate checkpoints on the test set")
     _add_config_args(p)
     p.add_argument("--models-dir", required=True, metavar="DIR",
                    help="folder with encoder.pkl and fine_level_classifier.pkl")
-    p.add_argument("--output-dir", default=None, metavar="DIR", help="default: the models folder")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--output-dir", default=None, metavar="DIR",
+                   help="where eval_results.csv, eval_detections.json and eval_report.json go "
+                        "(default: the models folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace earlier evaluation outputs there")
+    _add_torch_args(p)
     p.set_defaults(handler=_cmd_evaluate)
     return parser
 
@@ -131,22 +146,24 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from haan.runs import run_training
+    from haan.runs import run_training, set_threads
 
+    set_threads(args.threads)
     run_training(
         args.config, args.overrides, output_dir=args.output_dir, exp_name=args.exp_name,
-        seed=args.seed, device=args.device, resume=args.resume,
+        seed=args.seed, device=args.device, resume=args.resume, overwrite=args.overwrite,
         init_models_dir=args.init_models_dir, progress=not args.quiet,
     )
     return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from haan.runs import run_evaluation
+    from haan.runs import run_evaluation, set_threads
 
+    set_threads(args.threads)
     run_evaluation(
         args.config, args.overrides, models_dir=args.models_dir, output_dir=args.output_dir,
-        device=args.device, progress=not args.quiet,
+        device=args.device, progress=not args.quiet, overwrite=args.overwrite,
     )
     return 0
 
@@ -164,16 +181,35 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _default_showwarning = warnings.showwarning
 
 
+# A reader that closed the pipe early (`haan data info --json | head -c 10`): stop quietly with
+# the status a shell gives a program killed by SIGPIPE, as `ls | head` does.
+BROKEN_PIPE_STATUS = 128 + 13
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def run_guarded(action: Callable[[], object], prog: str = "haan") -> int:
-    """Run a command; 0 unless it returns an int status. DataWarnings as `warning:` lines, an InputError as one `error:` line and
-    exit status 2, Ctrl-C as status 130."""
+    """Run a command; 0 unless it returns an int status. DataWarnings as `warning:` lines, an
+    InputError as one `error:` line and exit status 2, Ctrl-C as status 130, a closed stdout
+    pipe as a quiet exit."""
     warnings.showwarning = _show_warning
     try:
         status = action()
+        sys.stdout.flush()
         return status if isinstance(status, int) else 0
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE_STATUS
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

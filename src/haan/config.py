@@ -297,6 +297,11 @@ def _validate(c: Config) -> None:
         if not ok:
             raise InputError(f"{src}: [{section}] {key}: expected {expected}, got {value!r}")
 
+    name = c.dataset.name
+    # The name becomes a folder of every run's path (OUTPUT_DIR/NAME/EXP).
+    check(bool(name.strip()) and "/" not in name and "\\" not in name and name not in (".", "..")
+          and "\0" not in name, "dataset", "name",
+          "a folder name (no path separators, not '.' or '..')", name)
     for key, value in dataclasses.asdict(c.stats).items():
         check(value >= 1, "stats", key, "an integer >= 1", value)
     h = c.hyperparameters
@@ -326,8 +331,12 @@ def _validate(c: Config) -> None:
     for t in e.report_thresholds:
         check(any(math.isclose(t, u) for u in e.tiou_thresholds), "evaluation",
               "report_thresholds", "values that are also in tiou_thresholds", t)
-    check(e.kmax_mod_factor > 0, "evaluation", "kmax_mod_factor", "a positive number",
+    # k = ceil(T / kmax_mod_factor) of T clips: below 1 it would ask for more clips than exist.
+    check(e.kmax_mod_factor >= 1, "evaluation", "kmax_mod_factor", "a number >= 1",
           e.kmax_mod_factor)
+    # thr = mean + alpha (max - min): at alpha >= 1 no clip can pass, at alpha <= -1 every clip
+    # does (one detection spanning the video); the paper uses 0.1 and -0.8.
+    check(-1 < e.alpha < 1, "evaluation", "alpha", "a number in (-1, 1)", e.alpha)
 
     x = c.haan
     check(x.pseudo_label_interval >= 1, "haan", "pseudo_label_interval", "an integer >= 1",

@@ -48,7 +48,7 @@ _CAUSES = {
     errno.EROFS: "read-only file system",
     errno.ENOTDIR: "a parent of it is not a folder",
     errno.EISDIR: "it is a folder",
-    errno.ENOENT: "its folder does not exist",
+    errno.ENOENT: "no such file or folder",
     errno.ENAMETOOLONG: "file name too long",
 }
 
@@ -113,7 +113,9 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO]:
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
     except OSError as exc:
-        raise InputError(f"{target}: cannot write the file ({describe_os_error(exc)})") from None
+        cause = ("its folder does not exist" if exc.errno == errno.ENOENT
+                 else describe_os_error(exc))
+        raise InputError(f"{target}: cannot write the file ({cause})") from None
     try:
         text = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **text) as handle:

@@ -135,11 +135,13 @@ def kmeans_plusplus(
     *,
     generator: torch.Generator,
     n_local_trials: int | None = None,
+    on_seed: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """Greedy k-means++ seeding (Arthur & Vassilvitskii; scikit-learn's variant): (K,) row indices.
 
     Each new seed is the best of `n_local_trials` candidates drawn with probability proportional
     to the squared distance to the nearest seed so far; "best" = lowest resulting potential.
+    `on_seed` is called after each seed (progress: at FineGym scale seeding takes minutes).
     """
     m = x.shape[0]
     trials = n_local_trials if n_local_trials is not None else 2 + int(math.log(num_clusters))
@@ -155,6 +157,8 @@ def kmeans_plusplus(
     first = torch.randint(m, (1,), generator=generator, device=gen_device).to(x.device)
     seeds = torch.empty(num_clusters, dtype=torch.long, device=x.device)
     seeds[0] = first[0]
+    if on_seed is not None:
+        on_seed()
     closest = sq_dist(first)[0]  # (M,) squared distance to the nearest seed
     # One draw for all steps keeps the generator's stream independent of the device.
     uniforms = torch.rand(num_clusters, trials, generator=generator, device=gen_device,
@@ -167,6 +171,8 @@ def kmeans_plusplus(
         best = new_closest.sum(1).argmin()
         seeds[k] = candidates[best]
         closest = new_closest[best]
+        if on_seed is not None:
+            on_seed()
     return seeds
 
 
@@ -184,6 +190,7 @@ def kmeans(
     matmul_dtype: torch.dtype | None = None,
     init: torch.Tensor | None = None,
     on_iteration: Callable[[int], None] | None = None,
+    on_seed: Callable[[], None] | None = None,
 ) -> KMeansResult:
     """Lloyd's k-means with greedy k-means++ seeding, on x's device.
 
@@ -193,7 +200,8 @@ def kmeans(
     components the k-means++ seeding runs on (None or >= D: the data itself).
     `matmul_dtype`: dtype of the Lloyd distance matmul (None: bf16 where fast, else fp32).
     `init`: starting centres (K, D) instead of the k-means++ seeding (e.g. the previous ones).
-    `on_iteration`: called with the iteration number after each Lloyd step (progress bars).
+    `on_iteration`: called with the iteration number after each Lloyd step, `on_seed` after each
+    k-means++ seed (progress bars).
     """
     m, d = x.shape
     if not 1 <= num_clusters <= m:
@@ -221,7 +229,7 @@ def kmeans(
         else:
             scored = x
         seeds = kmeans_plusplus(scored, num_clusters, generator=generator,
-                                n_local_trials=n_local_trials)
+                                n_local_trials=n_local_trials, on_seed=on_seed)
         del scored
         centers = x[seeds].clone()  # (K, D)
 

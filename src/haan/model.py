@@ -1,28 +1,22 @@
-"""The HAAN networks (spec section 2): four two-layer blocks and their checkpoint files.
+"""The HAAN networks (spec section 2): four two-layer blocks.
 
 Each block keeps the paper's parameter names (`hidden_layer`, `out_layer`) so that the paper's
-checkpoints (one `torch.save`d state_dict per block) load as they are, and ours load in its code.
+checkpoints (one `torch.save`d state_dict per block, haan.checkpoints) load as they are.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-from haan.errors import InputError
 
 if TYPE_CHECKING:
     from haan.config import Config
 
 BLOCK_NAMES = ("encoder", "fine_level_classifier", "pseudo_label_classifier",
                "coarse_level_classifier")
-CHECKPOINT_FILES = {name: f"{name}.pkl" for name in BLOCK_NAMES}
 
 
 class Block(nn.Module):
@@ -46,6 +40,8 @@ class ModelOutput(NamedTuple):
 
 
 class HAAN(nn.Module):
+    block_names = BLOCK_NAMES  # one checkpoint file each (haan.checkpoints)
+
     def __init__(
         self,
         feature_size: int,  # D
@@ -84,75 +80,4 @@ class HAAN(nn.Module):
         return self.fine_level_classifier.out_layer.weight.detach()
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkpoints: one file per block, exactly the paper's layout.
-
-
-def save_checkpoints(model: HAAN, directory: str | Path) -> None:
-    """Write every block's state_dict to `directory/<block>.pkl`, each atomically."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, filename in CHECKPOINT_FILES.items():
-        target = directory / filename
-        # A crash mid-write must not leave a truncated checkpoint in place of a good one.
-        fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                torch.save(getattr(model, name).state_dict(), fh)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def _shape(shape: Iterable[int]) -> str:
-    dims = tuple(shape)
-    return "(" + ", ".join(str(n) for n in dims) + ("," if len(dims) == 1 else "") + ")"
-
-
-def load_checkpoints(
-    model: HAAN,
-    directory: str | Path,
-    blocks: Iterable[str] = BLOCK_NAMES,
-    map_location: str | torch.device = "cpu",
-) -> None:
-    """Load `directory/<block>.pkl` into each named block; a missing file, a missing or extra
-    parameter or a wrong shape raises InputError naming the file."""
-    directory = Path(directory)
-    for name in blocks:
-        if name not in CHECKPOINT_FILES:
-            raise ValueError(f"unknown block {name!r}; expected one of {BLOCK_NAMES}")
-        path = directory / CHECKPOINT_FILES[name]
-        if not path.is_file():
-            raise InputError(f"{path}: no such checkpoint file")
-        try:
-            state = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # unpickling errors come in many types
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{path}: not a readable PyTorch checkpoint ({message})") from None
-        if not isinstance(state, dict):
-            raise InputError(f"{path}: expected a state_dict, found {type(state).__name__}")
-        block = getattr(model, name)
-        expected = block.state_dict()
-        missing = [k for k in expected if k not in state]
-        unexpected = [k for k in state if k not in expected]
-        if missing or unexpected:
-            parts = []
-            if missing:
-                parts.append("missing " + ", ".join(missing))
-            if unexpected:
-                parts.append("unexpected " + ", ".join(map(str, unexpected)))
-            raise InputError(f"{path}: {'; '.join(parts)}")
-        for key, ref in expected.items():
-            got = state[key]
-            if not isinstance(got, torch.Tensor) or got.shape != ref.shape:
-                found = _shape(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-                raise InputError(
-                    f"{path}: expected {key} of shape {_shape(ref.shape)}, found {found}")
-        block.load_state_dict(state)
-
-
-__all__ = [
-    "BLOCK_NAMES", "Block", "CHECKPOINT_FILES", "HAAN", "ModelOutput", "load_checkpoints",
-    "save_checkpoints",
-]
+__all__ = ["BLOCK_NAMES", "Block", "HAAN", "ModelOutput"]

@@ -57,11 +57,12 @@ def generate_pseudo_labels(
     init_dim: int | None = DEFAULT_INIT_DIM,
     chunk_size: int | None = None,
     on_iteration: Callable[[int], None] | None = None,
+    on_seed: Callable[[], None] | None = None,
 ) -> PseudoLabels:
     """Cluster a uniform sample of the clips and label all of them (see the module docstring).
 
     `max_iter`, `tol`: both backends (scikit-learn's meaning). `inertia_tol`, `init_dim`,
-    `chunk_size`, `on_iteration` (progress): the torch backend only (see haan.kmeans.kmeans).
+    `chunk_size`, `on_iteration` and `on_seed` (progress): the torch backend only (see haan.kmeans.kmeans).
     """
     if backend not in ("torch", "sklearn"):
         raise ValueError(f'backend must be "torch" or "sklearn", got {backend!r}')
@@ -79,7 +80,7 @@ def generate_pseudo_labels(
     if backend == "torch":
         fit = kmeans(sample, num_concepts, generator=generator, max_iter=max_iter, tol=tol,
                      inertia_tol=inertia_tol, init_dim=init_dim, chunk_size=chunk_size,
-                     on_iteration=on_iteration)
+                     on_iteration=on_iteration, on_seed=on_seed)
         centers, inertia, n_iter = fit.centers, fit.inertia, fit.n_iter
         labels = assign(clips, centers, chunk_size)
     else:

@@ -1,18 +1,23 @@
 """Training and evaluation runs as the command lines start them: `haan train`, `haan evaluate`
-and the paper's `python main.py`. Loads the config and dataset, picks the device and the run
-folder, calls `haan.train` / `haan.evaluate`, writes the outputs and reports on stdout.
+and the paper's `python main.py`. Loads the config and dataset, picks the device, the threads and
+the run folder, calls `haan.train` / `haan.evaluate`, writes the outputs and reports on stdout.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 import uuid
 from pathlib import Path
 from typing import Sequence
 
+import torch
+
+from haan import fileio
+from haan.checkpoints import load_checkpoints
 from haan.config import Config, load_config
 from haan.data import load_dataset
+from haan.errors import InputError
 from haan.evaluate import (
     detections_json,
     evaluate_model,
@@ -20,18 +25,73 @@ from haan.evaluate import (
     per_class_ap_json,
     results_header,
     results_row,
-    write_atomic,
     write_results_csv,
 )
-from haan.model import HAAN, load_checkpoints
-from haan.train import TrainResult, resolve_device, train
+from haan.model import HAAN
+from haan.train import TrainResult, train
+
+# What `haan evaluate` writes: its own names, so that evaluating into a training run's folder
+# never replaces the training's results.csv. The paper's main.py --evaluation-only writes into a
+# folder of its own and keeps the paper's name.
+EVAL_OUTPUTS = {"results": "eval_results.csv", "detections": "eval_detections.json",
+                "report": "eval_report.json"}
+PAPER_EVAL_OUTPUTS = {"results": "results.csv", "detections": "detections.json",
+                      "report": "per_class_ap.json"}
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     from tqdm import tqdm
 
     tqdm.write(message)  # above any progress bar, not through it
     sys.stdout.flush()
+
+
+def set_threads(threads: int | None) -> None:
+    """Torch's intra-op threads: `threads`, else $HAAN_THREADS, else what torch picks. On a
+    loaded machine, spinning threads that wait for a core can make an epoch ~50x slower."""
+    if threads is None:
+        text = os.environ.get("HAAN_THREADS", "").strip()
+        if not text:
+            return
+        if not text.isdigit() or int(text) < 1:
+            raise InputError(f"HAAN_THREADS={text}: expected a whole number >= 1")
+        threads = int(text)
+    if threads < 1:
+        raise InputError(f"--threads {threads}: expected a whole number >= 1")
+    torch.set_num_threads(threads)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device {name}: expected auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
+    return device
+
+
+def _device_memory(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_model_fits(config: Config, device: torch.device, training: bool) -> None:
+    """A model that cannot be allocated is a clear error naming the sizes, not an allocator
+    traceback (or, worse, the OOM killer halfway through initialisation)."""
+    with torch.device("meta"):  # sizes only, nothing allocated
+        params = sum(p.numel() for p in HAAN.from_config(config).parameters())
+    copies = 4 if training else 1  # weights, gradients and Adam's two moments
+    need, have = params * 4 * copies, _device_memory(device)
+    if need > have:
+        raise InputError(
+            f"{config.source}: [hyperparameters] encoded_feature_size = "
+            f"{config.hyperparameters.encoded_feature_size}: the model needs {need / 2**30:.1f} GiB for {params:,} parameters"
+            f"{' (weights, gradients and Adam state)' if training else ''}, more than the "
+            f"{have / 2**30:.1f} GiB of {device}")
 
 
 def run_dir_for(config: Config, output_dir: str | Path, exp_name: str | None,
@@ -43,53 +103,61 @@ def run_dir_for(config: Config, output_dir: str | Path, exp_name: str | None,
 def run_training(
     config_name: str, overrides: Sequence[str] = (), *, output_dir: str | Path = "output",
     exp_name: str | None = None, seed: int = 1, device: str = "auto", resume: bool = False,
-    init_models_dir: str | Path | None = None, progress: bool = True,
+    overwrite: bool = False, init_models_dir: str | Path | None = None, progress: bool = True,
     dataset_folder: str | None = None,
 ) -> TrainResult:
     """`dataset_folder` replaces `[dataset] name` in the run folder (the paper's main.py uses its
     --dataset argument there)."""
     config = load_config(config_name, overrides)
-    dataset = load_dataset(config)
+    show = progress and sys.stderr.isatty()
+    dataset = load_dataset(config)  # TODO(merge): progress=show
     dev = resolve_device(device)
+    check_model_fits(config, dev, training=True)
     run_dir = run_dir_for(config, output_dir, exp_name, dataset_folder)
-    _say(f"training {config.dataset.name} ({len(dataset.train_indices)} training videos, "
-         f"{len(dataset.val_indices)} validation, {len(dataset.test_indices)} test) on {dev}, "
-         f"seed {seed}, output in {run_dir}")
+    say(f"training {config.dataset.name} ({len(dataset.train_indices)} training videos, "
+        f"{len(dataset.val_indices)} validation, {len(dataset.test_indices)} test) on {dev} "
+        f"with {torch.get_num_threads()} threads, seed {seed}, output in {run_dir}")
     result = train(config, dataset, run_dir, seed=seed, device=dev, resume=resume,
-                   init_models_dir=Path(init_models_dir) if init_models_dir else None,
-                   progress=progress and sys.stderr.isatty(), report=_say)
+                   overwrite=overwrite, progress=show, report=say,
+                   init_models_dir=Path(init_models_dir) if init_models_dir else None)
     header = results_header(config)
-    best = next(r for r in result.results if int(r[0]) == result.best_epoch) if result.results else None
-    _say(f"best epoch {result.best_epoch} on the {result.selection_set} set:")
+    best = next((r for r in result.results if int(r[0]) == result.best_epoch), None)
+    say(f"best epoch {result.best_epoch} on the {result.selection_set} set:")
     if best is not None:
-        _say("  ".join(f"{name} {value:.2f}" for name, value in zip(header[1:], best[1:])))
-    _say(f"checkpoints and results.csv in {run_dir}")
+        say("  ".join(f"{name} {value:.2f}" for name, value in zip(header[1:], best[1:])))
+    say(f"checkpoints and results.csv in {run_dir}")
     return result
 
 
 def run_evaluation(
     config_name: str, overrides: Sequence[str] = (), *, models_dir: str | Path,
     output_dir: str | Path | None = None, device: str = "auto", progress: bool = True,
-    epoch: int = 0,
+    overwrite: bool = False, paper_names: bool = False,
 ) -> None:
-    """Evaluate the encoder and fine-level classifier of `models_dir` on the test set; write
-    results.csv (the paper's header), detections.json (ActivityNet) and per_class_ap.json."""
+    """Evaluate the encoder and fine-level classifier of `models_dir` on the test set; write the
+    results row (the paper's header), the detections (ActivityNet results JSON) and the report
+    (per-class AP) under EVAL_OUTPUTS' names (PAPER_EVAL_OUTPUTS' for the paper's main.py)."""
     config = load_config(config_name, overrides)
-    dataset = load_dataset(config)
+    show = progress and sys.stderr.isatty()
+    dataset = load_dataset(config)  # TODO(merge): progress=show
     dev = resolve_device(device)
+    check_model_fits(config, dev, training=False)
+    names = PAPER_EVAL_OUTPUTS if paper_names else EVAL_OUTPUTS
+    out = fileio.output_folder(output_dir if output_dir else models_dir)
+    paths = {key: out / name for key, name in names.items()}
+    if not overwrite:
+        fileio.refuse_to_replace(list(paths.values()))
     model = HAAN.from_config(config).to(dev)
-    load_checkpoints(model, Path(models_dir), blocks=("encoder", "fine_level_classifier"),
-                     map_location=dev)
-    out = Path(output_dir) if output_dir else Path(models_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    result = evaluate_model(model, dataset, dataset.test_indices, config, dev,
-                            progress=progress and sys.stderr.isatty())
-    write_results_csv(out / "results.csv", results_header(config),
-                      [results_row(epoch, result.metrics, config)])
-    write_atomic(out / "detections.json", json.dumps(detections_json(result, dataset)) + "\n")
-    write_atomic(out / "per_class_ap.json", json.dumps(per_class_ap_json(result.metrics), indent=1) + "\n")
-    _say(format_table(result.metrics, f"{config.dataset.name} test set ({len(dataset.test_indices)} videos)"))
-    _say(f"results.csv, detections.json and per_class_ap.json in {out}")
+    epoch = load_checkpoints(model, Path(models_dir), blocks=("encoder", "fine_level_classifier"),
+                             map_location=dev)
+    result = evaluate_model(model, dataset, dataset.test_indices, config, dev, progress=show)
+    write_results_csv(paths["results"], results_header(config),
+                      [results_row(epoch if epoch is not None else 0, result.metrics, config)])
+    fileio.write_json(paths["detections"], detections_json(result, dataset), indent=None)
+    fileio.write_json(paths["report"], per_class_ap_json(result.metrics))
+    say(format_table(result.metrics, f"{config.dataset.name} test set ({len(dataset.test_indices)} videos)"))
+    say(f"{', '.join(names.values())} in {out}")
 
 
-__all__ = ["run_dir_for", "run_evaluation", "run_training"]
+__all__ = ["EVAL_OUTPUTS", "check_model_fits", "resolve_device", "run_dir_for", "run_evaluation",
+           "run_training", "say", "set_threads"]

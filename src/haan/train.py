@@ -1,34 +1,38 @@
 """HAAN training, top to bottom (spec sections 3 and 4, the paper's epoch loop).
 
+    set up: the run folder checked, model / optimizer / RNG seeded, or the saved state resumed
     for each epoch:
         every `pseudo_label_interval` epochs: encode all training clips, k-means -> pseudo labels
-        for each shuffled batch of `batch_size` training videos: the four losses, one Adam step
-        evaluate (validation split if any, else the test set as the paper), keep the best epoch
+        train_one_epoch: per shuffled batch of `batch_size` videos, the four losses, one Adam step
+        evaluate (validation split if any, else the test set as the paper), then save:
+            results.csv, log.csv, training_state.pt, the best epoch's checkpoints, last/
+    with a validation split: the best epoch once on the test set (test_results.csv)
 
-A run folder holds the best epoch's four checkpoints (the paper's files), `last/` with the last
-epoch's, `results.csv` (the paper's header), `log.csv` (each loss per epoch), the resolved
-`config.toml`, `run.json` (seed, device, versions) and `training_state.pt` for `--resume`.
-
-This process's work is expressed over its own list of training videos (`train_indices`) and one
-model, with no global state besides torch's RNG (seeded here), so a sharded, distributed version
-only has to split that list and all-reduce the gradients.
+A run folder holds the best epoch's four checkpoints (the paper's files, inside the manifest of
+haan.checkpoints), `last/` with the last epoch's, `results.csv` (the paper's header), `log.csv`
+(each loss per epoch), the resolved `config.toml`, `run.json` (seed, device, versions) and
+`training_state.pt` for `--resume`. The state is saved before the best checkpoints, so a run
+killed while writing them resumes by rewriting them from the state.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
+from haan import fileio
+from haan.checkpoints import (
+    MANIFEST, checkpoint_file, complete_epoch, existing_blocks, load_checkpoints, save_checkpoints,
+)
 from haan.config import Config
 from haan.data import Dataset
 from haan.errors import InputError
@@ -40,28 +44,19 @@ from haan.evaluate import (
     results_header,
     results_row,
     video_chunks,
-    write_atomic,
     write_results_csv,
 )
 from haan.losses import class_balance_weights, haan_losses, per_video_weights
-from haan.model import HAAN, load_checkpoints, save_checkpoints
+from haan.model import BLOCK_NAMES, HAAN
 from haan.pseudo_labels import generate_pseudo_labels
 
 STATE_FILE = "training_state.pt"
+STATE_FORMAT = "haan-training-state"
 LOG_COLUMNS = ["epoch", "loss", "l_mil", "l_pseudo", "l_concept", "l_coarse",
                "kmeans_inertia", "eval_avg_mAP", "seconds"]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InputError(f"--device {name}: expected auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
-    return device
+# Everything a run writes into its folder: what --overwrite removes, what marks a folder as a run.
+RUN_FILES = ("config.toml", "run.json", "results.csv", "log.csv", "test_results.csv", STATE_FILE,
+             MANIFEST, *(checkpoint_file(b) for b in BLOCK_NAMES))
 
 
 def make_optimizer(model: HAAN, learning_rate: float) -> torch.optim.Adam:
@@ -89,6 +84,39 @@ class PseudoLabelState:
 
 
 @dataclass(frozen=True)
+class TrainingTargets:
+    """What the losses need of the training set, on the training device (rows: train_indices)."""
+
+    fine_y: torch.Tensor  # (N, C) multi-hot
+    fine_w: torch.Tensor  # (N, C) class-balancing weight of each (video, class)
+    coarse_y: torch.Tensor  # (N, G)
+    coarse_w: torch.Tensor  # (N, G)
+    fine_to_coarse: torch.Tensor  # (C,) int64
+
+    @classmethod
+    def of(cls, dataset: Dataset, device: torch.device) -> TrainingTargets:
+        idx = dataset.train_indices
+        fine_y = torch.from_numpy(dataset.fine_multi_hot(idx)).to(device)
+        coarse_y = torch.from_numpy(dataset.coarse_multi_hot(idx)).to(device)
+        return cls(fine_y=fine_y, fine_w=per_video_weights(fine_y, *class_balance_weights(fine_y)),
+                   coarse_y=coarse_y,
+                   coarse_w=per_video_weights(coarse_y, *class_balance_weights(coarse_y)),
+                   fine_to_coarse=torch.from_numpy(dataset.fine_to_coarse.astype(np.int64)).to(device))
+
+
+@dataclass
+class RunProgress:
+    """Where a run stands; with the model, optimizer and RNG states, what training_state.pt holds."""
+
+    next_epoch: int = 0
+    best_avg: float = -math.inf  # percent, on the selection set
+    best_epoch: int = -1
+    results: list[list[float]] = field(default_factory=list)  # rows of results.csv
+    log: list[dict] = field(default_factory=list)  # rows of log.csv
+    pseudo: PseudoLabelState | None = None
+
+
+@dataclass(frozen=True)
 class TrainResult:
     run_dir: Path
     best_epoch: int
@@ -96,6 +124,10 @@ class TrainResult:
     results: list[list[float]]  # the rows of results.csv
     selection_set: str  # "test" (the paper) or "validation"
     test_result: EvaluationResult | None  # the best checkpoint on the test set, with a validation split
+
+
+# ----------------------------------------------------------------------------------------------
+# Pseudo labels
 
 
 @torch.no_grad()
@@ -120,11 +152,14 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
 
     h, x = config.hyperparameters, config.haan
     clips = encode_clips(model, dataset, dataset.train_indices, device, progress)
-    with tqdm(desc="k-means", unit="iter", disable=not progress, leave=False) as bar:
+    with tqdm(desc="k-means++ seeds", unit="seed", total=h.num_visual_concepts,
+              disable=not progress, leave=False) as seeding, \
+            tqdm(desc="k-means", unit="iter", disable=not progress, leave=False) as lloyd:
         result = generate_pseudo_labels(
             clips, h.num_visual_concepts, h.clustering_sample_rate, generator=generator,
             backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
-            inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: bar.update(),
+            inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: lloyd.update(),
+            on_seed=seeding.update,
         )
     lengths = torch.from_numpy(dataset.lengths[dataset.train_indices].astype(np.int64))
     offsets = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(lengths, 0)])
@@ -132,28 +167,173 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
                             weights=result.weights.to(device), inertia=float(result.inertia))
 
 
+# ----------------------------------------------------------------------------------------------
+# One epoch
+
+
+def train_one_epoch(model: HAAN, optimizer: torch.optim.Optimizer, dataset: Dataset,
+                    targets: TrainingTargets, pseudo: PseudoLabelState, config: Config,
+                    generator: torch.Generator, epoch: int, device: torch.device,
+                    progress: bool = False) -> list[float]:
+    """One pass over the shuffled training videos; the mean per batch of the total loss and of
+    each of the four losses. A loss that is not finite stops the run before the step that would
+    spread it into the weights."""
+    from tqdm import tqdm
+
+    h = config.hyperparameters
+    train_idx = dataset.train_indices
+    lambdas = (h.lambda_1, h.lambda_2, h.lambda_3, h.lambda_4)
+    model.train()
+    sums = torch.zeros(5, dtype=torch.float64)
+    batches = torch.randperm(len(train_idx), generator=generator).split(h.batch_size)
+    for batch, positions in enumerate(tqdm(batches, desc=f"epoch {epoch}", unit="batch",
+                                           disable=not progress, leave=False)):
+        feats, lengths = dataset.padded_batch(train_idx[positions.numpy()])  # (B, T, D), (B,)
+        features = torch.from_numpy(feats).to(device)
+        pos = positions.to(device)
+        terms = haan_losses(
+            model, features, torch.from_numpy(lengths).to(device),
+            pseudo.padded(pos, features.shape[1]), pseudo.weights,
+            targets.fine_y[pos], targets.fine_w[pos], targets.coarse_y[pos], targets.coarse_w[pos],
+            fine_to_coarse=targets.fine_to_coarse, num_coarse=dataset.num_coarse_classes,
+            top_k=h.num_top_visual_concepts, pooling=h.fine_to_coarse_pooling, lambdas=lambdas,
+        )
+        values = torch.stack([terms.total.detach(), terms.mil, terms.pseudo, terms.concept,
+                              terms.coarse]).double().cpu()  # (5,)
+        if not torch.isfinite(values[0]):
+            names = ", ".join(f"{n} {v:.4g}" for n, v in zip(LOG_COLUMNS[2:6], values[1:].tolist()))
+            raise InputError(f"epoch {epoch}, batch {batch}: the loss is not finite ({names}); "
+                             "training stopped before this step, the state saved after the "
+                             "previous epoch can be continued with --resume")
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        optimizer.step()
+        sums += values
+    return (sums / max(len(batches), 1)).tolist()
+
+
+# ----------------------------------------------------------------------------------------------
+# The run folder, saved state and resume
+
+
+def prepare_run_folder(run_dir: Path, *, resume: bool, overwrite: bool) -> Path:
+    """Create or check the run folder: a folder that already holds a run is only used with
+    --resume (continue it) or --overwrite (start again); either way, temporary files that a
+    killed run left behind are removed."""
+    if resume and overwrite:
+        raise InputError("--resume and --overwrite: choose one")
+    run_dir = fileio.output_folder(run_dir)
+    existing = [run_dir / name for name in RUN_FILES if (run_dir / name).exists()]
+    if existing and not (resume or overwrite):
+        raise InputError(f"{run_dir}: already holds a run ({existing[0].name}); pass --resume to "
+                         "continue it or --overwrite to start it again")
+    if overwrite:
+        for path in existing + [run_dir / "last" / n for n in RUN_FILES]:
+            path.unlink(missing_ok=True)
+    for folder in (run_dir, run_dir / "last"):
+        if folder.is_dir():
+            fileio.remove_stale_temporaries(folder)
+    fileio.output_folder(run_dir / "last")
+    return run_dir
+
+
+def _progress_state(progress: RunProgress) -> dict:
+    p = progress.pseudo
+    return {"next_epoch": progress.next_epoch, "best_avg": progress.best_avg,
+            "best_epoch": progress.best_epoch, "results": progress.results, "log": progress.log,
+            "pseudo": None if p is None else {"labels": p.labels.cpu(), "offsets": p.offsets.cpu(),
+                                              "weights": p.weights.cpu(), "inertia": p.inertia}}
+
+
+def save_state(path: Path, config: Config, model: HAAN, optimizer: torch.optim.Optimizer,
+               generator: torch.Generator, progress: RunProgress) -> None:
+    fileio.save_torch(path, {
+        "format": STATE_FORMAT, "config": config.to_dict(), "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+        "generator": generator.get_state(), "progress": _progress_state(progress),
+    })
+
+
+def _flatten(config_dict: dict) -> dict[str, object]:
+    return {f"{s}.{k}": v for s, table in config_dict.items() for k, v in table.items()}
+
+
+def config_differences(saved: dict, current: dict, ignore: tuple[str, ...] = ()) -> list[str]:
+    """`section.key (was X, now Y)` for each setting that differs."""
+    a, b = _flatten(saved), _flatten(current)
+    return [f"{k} (was {a.get(k, 'unset')!r}, now {b.get(k, 'unset')!r})"
+            for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)]
+
+
+def load_state(path: Path, device: torch.device) -> dict:
+    """The saved training state; an empty, truncated or foreign file is a one-line error."""
+    if not path.is_file():
+        raise InputError(f"{path}: nothing to resume (no saved training state)")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # truncation and unpickling errors come in many types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable training state ({first[:200]})") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise InputError(f"{path}: not a haan training state")
+    return state
+
+
+def resume_from_state(run_dir: Path, config: Config, model: HAAN, optimizer: torch.optim.Optimizer,
+           generator: torch.Generator, device: torch.device) -> RunProgress:
+    """Restore model, optimizer, RNG and progress from the run's saved state, and complete the
+    checkpoint sets that a kill while writing them left incomplete."""
+    path = run_dir / STATE_FILE
+    state = load_state(path, device)
+    differences = config_differences(state["config"], config.to_dict(),
+                                     ignore=("hyperparameters.epochs",))
+    if differences:
+        raise InputError(f"{path}: the run was made with another config; resume needs the same "
+                         f"one (only hyperparameters.epochs may change): {'; '.join(differences)}")
+    p = state["progress"]
+    done = p["next_epoch"]
+    if config.hyperparameters.epochs < done:
+        raise InputError(f"{path}: hyperparameters.epochs = {config.hyperparameters.epochs}, but "
+                         f"the run has already trained {done} epochs")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"].cpu())
+    generator.set_state(state["generator"].cpu())
+    pseudo = None if p["pseudo"] is None else PseudoLabelState(
+        **{k: v.to(device) if torch.is_tensor(v) else v for k, v in p["pseudo"].items()})
+    progress = RunProgress(next_epoch=done, best_avg=p["best_avg"], best_epoch=p["best_epoch"],
+                           results=p["results"], log=p["log"], pseudo=pseudo)
+    # The state is saved before the checkpoint sets of its epoch (done - 1): if the run was
+    # killed while writing them, the state's model is exactly what they should hold.
+    last_epoch = done - 1
+    if progress.best_epoch == last_epoch and complete_epoch(run_dir) != last_epoch:
+        save_checkpoints(model, run_dir, epoch=last_epoch)
+    if complete_epoch(run_dir / "last") != last_epoch:
+        save_checkpoints(model, run_dir / "last", epoch=last_epoch)
+    return progress
+
+
 def _run_metadata(config: Config, seed: int, device: torch.device) -> dict:
     import haan
 
     return {
         "seed": seed, "device": str(device), "config_source": config.source,
+        "threads": torch.get_num_threads(),
         "haan_version": haan.__version__, "torch_version": torch.__version__,
         "numpy_version": np.__version__, "python_version": platform.python_version(),
     }
 
 
-def _write_log(path: Path, rows: list[dict]) -> None:
+def _log_text(rows: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=LOG_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_atomic(path, buf.getvalue())
+    return buf.getvalue()
 
 
-def _save_state(path: Path, state: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+# ----------------------------------------------------------------------------------------------
+# The run
 
 
 def train(
@@ -164,6 +344,7 @@ def train(
     seed: int = 1,
     device: torch.device = torch.device("cpu"),
     resume: bool = False,
+    overwrite: bool = False,
     init_models_dir: Path | None = None,
     progress: bool = True,
     report: Callable[[str], None] = lambda message: None,
@@ -171,151 +352,89 @@ def train(
     from tqdm import tqdm
 
     h, x = config.hyperparameters, config.haan
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "last").mkdir(exist_ok=True)
+    if len(dataset.train_indices) == 0:
+        raise InputError(f"{config.source}: no training videos")
+    run_dir = prepare_run_folder(Path(run_dir), resume=resume, overwrite=overwrite)
 
-    # -- model, optimizer, RNG: all seeded here ---------------------------------------------------
+    # -- set up: everything seeded here ---------------------------------------------------------
     torch.manual_seed(seed)  # parameter initialisation and dropout masks
     generator = torch.Generator().manual_seed(seed)  # batch order and the k-means sample
     model = HAAN.from_config(config).to(device)
     if init_models_dir is not None:  # the paper's --input-models-dir without --evaluation-only
-        load_checkpoints(model, init_models_dir, blocks=_existing_blocks(init_models_dir))
+        load_checkpoints(model, init_models_dir, blocks=existing_blocks(init_models_dir, BLOCK_NAMES),
+                         map_location=device)
     optimizer = make_optimizer(model, h.learning_rate)
-
-    # -- what the losses need of the training set -------------------------------------------------
-    train_idx = dataset.train_indices
-    if len(train_idx) == 0:
-        raise InputError(f"{config.source}: no training videos")
-    fine_y = torch.from_numpy(dataset.fine_multi_hot(train_idx)).to(device)  # (N, C)
-    coarse_y = torch.from_numpy(dataset.coarse_multi_hot(train_idx)).to(device)  # (N, G)
-    fine_pos, fine_neg = class_balance_weights(fine_y)
-    coarse_pos, coarse_neg = class_balance_weights(coarse_y)
-    fine_w = per_video_weights(fine_y, fine_pos, fine_neg)  # (N, C)
-    coarse_w = per_video_weights(coarse_y, coarse_pos, coarse_neg)  # (N, G)
-    fine_to_coarse = torch.from_numpy(dataset.fine_to_coarse.astype(np.int64)).to(device)
-    lambdas = (h.lambda_1, h.lambda_2, h.lambda_3, h.lambda_4)
-
+    targets = TrainingTargets.of(dataset, device)
     use_validation = len(dataset.val_indices) > 0
     select_idx = dataset.val_indices if use_validation else dataset.test_indices
     selection_set = "validation" if use_validation else "test"
     header = results_header(config)
 
-    # -- state, possibly resumed --------------------------------------------------------------------
-    start_epoch, best_avg, best_epoch = 0, -math.inf, -1
-    results: list[list[float]] = []
-    log_rows: list[dict] = []
-    pseudo: PseudoLabelState | None = None
-    state_path = run_dir / STATE_FILE
+    run = RunProgress()
     if resume:
-        if not state_path.is_file():
-            raise InputError(f"{state_path}: nothing to resume (no saved training state)")
-        state = torch.load(state_path, map_location=device, weights_only=False)
-        if _resumable(state["config"]) != _resumable(config.to_dict()):
-            raise InputError(f"{state_path}: the run was made with another config; resume needs the "
-                             "same one (only hyperparameters.epochs may change)")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        generator.set_state(state["generator"])
-        start_epoch, best_avg, best_epoch = state["epoch"] + 1, state["best_avg"], state["best_epoch"]
-        results, log_rows = state["results"], state["log"]
-        if state["pseudo"] is not None:
-            pseudo = PseudoLabelState(**{k: v.to(device) if torch.is_tensor(v) else v
-                                         for k, v in state["pseudo"].items()})
-        report(f"resuming {run_dir} at epoch {start_epoch}")
-    write_atomic(run_dir / "config.toml", config.to_toml())
-    write_atomic(run_dir / "run.json", json.dumps(_run_metadata(config, seed, device), indent=1) + "\n")
+        run = resume_from_state(run_dir, config, model, optimizer, generator, device)
+        report(f"resuming {run_dir} at epoch {run.next_epoch}")
+    fileio.write_text(run_dir / "config.toml", config.to_toml())
+    fileio.write_json(run_dir / "run.json", _run_metadata(config, seed, device))
 
-    epochs = tqdm(range(start_epoch, h.epochs), desc="epochs", unit="epoch", disable=not progress,
-                  initial=start_epoch, total=h.epochs)
+    # -- the epochs ---------------------------------------------------------------------------------
+    epochs = tqdm(range(run.next_epoch, h.epochs), desc="epochs", unit="epoch",
+                  disable=not progress, initial=run.next_epoch, total=h.epochs)
     for epoch in epochs:
         t0 = time.perf_counter()
-        # 1. atomic actions: re-cluster the training clips every `pseudo_label_interval` epochs
-        if epoch % x.pseudo_label_interval == 0 or pseudo is None:
-            pseudo = make_pseudo_labels(model, dataset, config, device, generator, progress)
+        if epoch % x.pseudo_label_interval == 0 or run.pseudo is None:
+            run.pseudo = make_pseudo_labels(model, dataset, config, device, generator, progress)
+        means = train_one_epoch(model, optimizer, dataset, targets, run.pseudo, config, generator,
+                                epoch, device, progress)
 
-        # 2. one pass over the shuffled training videos
-        model.train()
-        sums = torch.zeros(5, dtype=torch.float64)
-        order = torch.randperm(len(train_idx), generator=generator)
-        batches = order.split(h.batch_size)
-        for positions in tqdm(batches, desc=f"epoch {epoch}", unit="batch", disable=not progress,
-                              leave=False):
-            pos_np = positions.numpy()
-            feats, lengths = dataset.padded_batch(train_idx[pos_np])  # (B, T, D), (B,)
-            features = torch.from_numpy(feats).to(device)
-            lengths_t = torch.from_numpy(np.asarray(lengths, dtype=np.int64)).to(device)
-            pos = positions.to(device)
-            terms = haan_losses(
-                model, features, lengths_t, pseudo.padded(pos, features.shape[1]), pseudo.weights,
-                fine_y[pos], fine_w[pos], coarse_y[pos], coarse_w[pos],
-                fine_to_coarse=fine_to_coarse, num_coarse=dataset.num_coarse_classes,
-                top_k=h.num_top_visual_concepts, pooling=h.fine_to_coarse_pooling, lambdas=lambdas,
-            )
-            optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
-            optimizer.step()
-            sums += torch.stack([terms.total.detach(), terms.mil, terms.pseudo, terms.concept,
-                                 terms.coarse]).double().cpu()
-
-        # 3. evaluate, keep the best epoch (and always the last)
-        eval_avg = float("nan")
+        eval_avg, improved = float("nan"), False
         if (epoch + 1) % x.eval_interval == 0 or epoch == h.epochs - 1:
             result = evaluate_model(model, dataset, select_idx, config, device, progress)
             row = results_row(epoch, result.metrics, config)
-            results.append(row)
+            run.results.append(row)
             eval_avg = row[-1]
-            write_results_csv(run_dir / "results.csv", header, results)
-            if math.isfinite(eval_avg) and eval_avg > best_avg:
-                best_avg, best_epoch = eval_avg, epoch
-                save_checkpoints(model, run_dir)
-            epochs.set_postfix({"avg.mAP": f"{eval_avg:.2f}", "best": f"{best_avg:.2f}"})
-            report(f"epoch {epoch}: {selection_set} avg.mAP {eval_avg:.2f} (best {best_avg:.2f} at epoch {best_epoch})")
-        save_checkpoints(model, run_dir / "last")
+            improved = math.isfinite(eval_avg) and eval_avg > run.best_avg
+            if improved:
+                run.best_avg, run.best_epoch = eval_avg, epoch
+            epochs.set_postfix({"avg.mAP": f"{eval_avg:.2f}", "best": f"{run.best_avg:.2f}"})
+            report(f"epoch {epoch}: {selection_set} avg.mAP {eval_avg:.2f} "
+                   f"(best {run.best_avg:.2f} at epoch {run.best_epoch})")
+        run.log.append(dict(zip(LOG_COLUMNS, [epoch, *means, run.pseudo.inertia, eval_avg,
+                                              round(time.perf_counter() - t0, 3)])))
+        run.next_epoch = epoch + 1
+        save_epoch(run_dir, config, model, optimizer, generator, run, header, improved)
 
-        n_batches = max(len(batches), 1)
-        means = (sums / n_batches).tolist()
-        log_rows.append(dict(zip(LOG_COLUMNS, [epoch, *means, pseudo.inertia, eval_avg,
-                                               round(time.perf_counter() - t0, 3)])))
-        _write_log(run_dir / "log.csv", log_rows)
-        if x.save_training_state:
-            _save_state(state_path, {
-                "epoch": epoch, "config": config.to_dict(), "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
-                "generator": generator.get_state(), "best_avg": best_avg, "best_epoch": best_epoch,
-                "results": results, "log": log_rows,
-                "pseudo": {"labels": pseudo.labels.cpu(), "offsets": pseudo.offsets.cpu(),
-                           "weights": pseudo.weights.cpu(), "inertia": pseudo.inertia},
-            })
-
-    if best_epoch < 0:  # nothing finite to select on: keep the last epoch as the best
-        save_checkpoints(model, run_dir)
-        best_epoch = h.epochs - 1
-
+    # -- select and report ----------------------------------------------------------------------
+    if run.best_epoch < 0:  # nothing finite to select on: keep the last epoch as the best
+        run.best_epoch = h.epochs - 1
+        save_checkpoints(model, run_dir, epoch=run.best_epoch)
     test_result = None
     if use_validation and len(dataset.test_indices):
-        load_checkpoints(model, run_dir)
+        load_checkpoints(model, run_dir, map_location=device)
         test_result = evaluate_model(model, dataset, dataset.test_indices, config, device, progress)
         write_results_csv(run_dir / "test_results.csv", header,
-                          [results_row(best_epoch, test_result.metrics, config)])
-        report(format_table(test_result.metrics, f"test set, best validation epoch {best_epoch}"))
-    return TrainResult(run_dir=run_dir, best_epoch=best_epoch, best_average_mAP=best_avg,
-                       results=results, selection_set=selection_set, test_result=test_result)
+                          [results_row(run.best_epoch, test_result.metrics, config)])
+        report(format_table(test_result.metrics, f"test set, best validation epoch {run.best_epoch}"))
+    return TrainResult(run_dir=run_dir, best_epoch=run.best_epoch, best_average_mAP=run.best_avg,
+                       results=run.results, selection_set=selection_set, test_result=test_result)
 
 
-def _resumable(config_dict: dict) -> dict:
-    """The config as far as it must match to resume: everything but the number of epochs."""
-    out = {k: dict(v) for k, v in config_dict.items()}
-    out["hyperparameters"].pop("epochs", None)
-    return out
+def save_epoch(run_dir: Path, config: Config, model: HAAN, optimizer: torch.optim.Optimizer,
+               generator: torch.Generator, run: RunProgress, header: list[str],
+               improved: bool) -> None:
+    """The end of an epoch on disk. The state goes before the checkpoint sets, so that a run
+    killed while writing them can rewrite them from the state when it resumes."""
+    epoch = run.next_epoch - 1
+    write_results_csv(run_dir / "results.csv", header, run.results)
+    fileio.write_text(run_dir / "log.csv", _log_text(run.log))
+    if config.haan.save_training_state:
+        save_state(run_dir / STATE_FILE, config, model, optimizer, generator, run)
+    if improved:
+        save_checkpoints(model, run_dir, epoch=epoch)
+    save_checkpoints(model, run_dir / "last", epoch=epoch)
 
 
-def _existing_blocks(directory: Path) -> tuple[str, ...]:
-    """The paper's code loads whichever of the four checkpoint files exist."""
-    from haan.model import CHECKPOINT_FILES
-
-    found = tuple(b for b, f in CHECKPOINT_FILES.items() if (Path(directory) / f).is_file())
-    if not found:
-        raise InputError(f"{directory}: no checkpoint files (encoder.pkl, ...) found")
-    return found
+__all__ = ["LOG_COLUMNS", "PseudoLabelState", "RUN_FILES", "RunProgress", "STATE_FILE",
+           "TrainResult", "TrainingTargets", "config_differences", "encode_clips",
+           "make_optimizer", "make_pseudo_labels", "prepare_run_folder", "resume_from_state", "train",
+           "train_one_epoch"]
