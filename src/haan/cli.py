@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace earlier evaluation outputs there")
     _add_torch_args(p)
     p.set_defaults(handler=_cmd_evaluate)
+    _add_plot_commands(sub)
     return parser
 
 
@@ -165,6 +166,47 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.config, args.overrides, models_dir=args.models_dir, output_dir=args.output_dir,
         device=args.device, progress=not args.quiet, overwrite=args.overwrite,
     )
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures: `haan plot training|ap` (matplotlib is imported by the handlers only)
+
+
+def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plot", help="draw a figure of a run or a report (PNG, SVG or PDF by --out's extension)")
+    plot_sub = p.add_subparsers(dest="plot_command", required=True, metavar="PLOT_COMMAND")
+    q = plot_sub.add_parser("training", help="losses and selection mAP per epoch, best epoch marked",
+                            description="Draw each loss of RUN_DIR/log.csv per epoch and the mAP "
+                                        "columns of RUN_DIR/results.csv, the best epoch marked.")
+    q.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by haan train")
+    q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
+    q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    q.set_defaults(handler=_cmd_plot_training)
+    q = plot_sub.add_parser("ap", help="mAP against tIoU and per-class AP of an evaluation report",
+                            description="Draw mAP against tIoU (fine, and coarse when the report has "
+                                        "it) and each class's AP averaged over the thresholds, "
+                                        "grouped by coarse class when the report maps them.")
+    q.add_argument("report", metavar="REPORT.json",
+                   help="per_class_ap.json of haan evaluate, or haan eval-detections --output")
+    q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
+    q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    q.set_defaults(handler=_cmd_plot_ap)
+
+
+def _cmd_plot_training(args: argparse.Namespace) -> int:
+    from haan.plots import plot_training_run
+
+    plot_training_run(args.run_dir, args.out, overwrite=args.overwrite)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_plot_ap(args: argparse.Namespace) -> int:
+    from haan.plots import plot_ap_report
+
+    plot_ap_report(args.report, args.out, overwrite=args.overwrite)
+    print(f"wrote {args.out}")
     return 0
 
 
