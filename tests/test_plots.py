@@ -435,7 +435,7 @@ def test_plot_commands_end_to_end_on_a_trained_run(tiny_dataset, tmp_path, capsy
     assert curves.epochs.tolist() == [0, 1, 2] and curves.eval_epochs.tolist() == [1, 2]
     assert np.isnan(float((run / "log.csv").read_text().splitlines()[1].split(",")[7]))
 
-    assert main(["plot", "ap", str(evaluated / "per_class_ap.json"), "--out", str(tmp_path / "ap.png")]) == 0
+    assert main(["plot", "ap", str(evaluated / "eval_report.json"), "--out", str(tmp_path / "ap.png")]) == 0
     assert (tmp_path / "ap.png").read_bytes().startswith(MAGIC["png"])
 
     # Nothing replaced without --overwrite; errors are one line with exit status 2.
