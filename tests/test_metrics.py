@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from haan.metrics import average_precision, evaluate_detections, interpolated_ap, segment_iou
+from haan.metrics import (
+    average_precision,
+    coarse_detection_metrics,
+    evaluate_detections,
+    interpolated_ap,
+    segment_iou,
+)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 
@@ -81,6 +87,24 @@ def test_equal_tiou_visits_the_later_ground_truth_first():
     ap = average_precision([0, 0], seg([0, 10], [5, 15]), [0, 0], seg([2.5, 12.5], [0, 10]),
                            [0.9, 0.8], [0.5])
     assert ap.tolist() == [1.0]
+
+
+def test_equal_tiou_between_four_or_more_ground_truths_follows_argsort():
+    # g0..g7; the detection d2 [5, 15] has tIoU .6 with the five inside it (g1, g2, g3, g6, g7) and
+    # visits them in the order of np.argsort(tiou)[::-1]. d0 and d1 are exact copies of g7 and g6.
+    g = seg([0, 3], [7, 13], [6, 12], [8, 14], [14, 20], [30, 40], [5, 11], [9, 15])
+    d = seg([9, 15], [5, 11], [5, 15], [5, 10])
+    score = [0.99, 0.98, 0.9, 0.7]
+    got = average_precision(np.zeros(8, int), g, np.zeros(4, int), d, score, [0.5])
+    want = reference_ap(np.zeros(8, int), g, np.zeros(4, int), d, score, [0.5])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
+    # d2 takes the first of its five it visits that d0 and d1 have not taken. If that is g2 [6, 12]
+    # (AVX-512's argsort visits 7, 6, 2, 3, 1), d3 [5, 10] finds g6 (.83) and g2 (.57) taken and g1
+    # (.375) below .5: TP TP TP FP -> AP = 3/8. If it is g1 or g3 (later-first: 7, 6, 3, 2, 1), d3
+    # takes g2: AP = 4/8.
+    order = np.argsort(segment_iou(seg([5, 15]), g)[0])[::-1].tolist()
+    taken_by_d2 = next(k for k in order if k not in (6, 7))
+    assert got.tolist() == [0.375 if taken_by_d2 == 2 else 0.5]
 
 
 def test_equal_scores_rank_as_argsort_reversed():
@@ -192,7 +216,7 @@ def reference_ap(gt_video, gt_segment, pred_video, pred_segment, pred_score, thr
             s2, e2 = gt_segment[j]
             inter = max(0.0, min(e1, e2) - max(s1, s2))
             tious.append(inter / ((e2 - s2) + (e1 - s1) - inter))
-        visit = sorted(range(len(same)), key=lambda k: tious[k])[::-1]  # stable: later first on ties
+        visit = np.argsort(np.array(tious))[::-1]  # the paper's order, ties included
         for t in range(m):
             for k in visit:
                 if tious[k] < thresholds[t]:
@@ -275,3 +299,38 @@ def test_evaluate_detections_matches_per_class_reference():
         assert m.has_ground_truth.tolist() == has.tolist()
         if has.any():
             np.testing.assert_allclose(m.mAP, m.per_class_ap[has].mean(0), rtol=0, atol=1e-15)
+
+
+# ----------------------------------------------------------------------------------------------
+# Coarse level
+
+
+def test_coarse_metrics_hand_worked():
+    # Fine classes 0, 1 -> coarse 0; fine 2 -> coarse 1. Video 0: fine 0 [0,10], fine 1 [20,30];
+    # video 1: fine 2 [0,10].
+    gt_video, gt_label, gt_segment = [0, 0, 1], [0, 1, 2], seg([0, 10], [20, 30], [0, 10])
+    # .9 fine 1 [0,10] (wrong fine class, right coarse one); .8 fine 0 [20,28] (tIoU .8 with
+    # [20,30]); .7 fine 0 [0,10] (a duplicate at the coarse level); .6 fine 2 [0,5] in video 1
+    # (tIoU .5); .5 fine 0 [0,10] in video 1 (no coarse-0 ground truth there).
+    pred_video, pred_label = [0, 0, 0, 1, 1], [1, 0, 0, 2, 0]
+    pred_segment = seg([0, 10], [20, 28], [0, 10], [0, 5], [0, 10])
+    pred_score = [0.9, 0.8, 0.7, 0.6, 0.5]
+    m = coarse_detection_metrics(gt_video, gt_label, gt_segment, pred_video, pred_label, pred_segment,
+                                 pred_score, fine_to_coarse=np.array([0, 0, 1]), num_coarse=2,
+                                 tiou_thresholds=[0.5, 0.9])
+    # Coarse 0, ranked .9 .8 .7 .5: at .5 TP TP FP FP -> prec 1 1 2/3 1/2, rec .5 1 1 1 -> AP 1;
+    # at .9 TP FP FP FP -> AP .5 * 1 = .5. Coarse 1: the .6 detection, TP at .5 only -> 1, 0.
+    np.testing.assert_allclose(m.per_class_ap, [[1.0, 0.5], [1.0, 0.0]], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(m.mAP, [1.0, 0.25], rtol=0, atol=1e-15)
+    assert m.average_mAP == pytest.approx(0.625, abs=1e-15)
+    # The fine level, for contrast: fine 0 ranks .8 (FP), .7 (TP), .5 (FP) -> AP .5 at both.
+    fine = evaluate_detections(gt_video, gt_label, gt_segment, pred_video, pred_label, pred_segment,
+                               pred_score, num_classes=3, tiou_thresholds=[0.5, 0.9])
+    np.testing.assert_allclose(fine.per_class_ap[0], [0.5, 0.5], rtol=0, atol=1e-15)
+
+
+def test_coarse_metrics_bad_arguments():
+    with pytest.raises(ValueError, match=r"fine_to_coarse must be in \[0, 2\)"):
+        coarse_detection_metrics([0], [0], seg([0, 1]), [], [], np.zeros((0, 2)), [], [0, 2], 2, [0.5])
+    with pytest.raises(ValueError, match=r"gt_label must be in \[0, 2\)"):
+        coarse_detection_metrics([0], [2], seg([0, 1]), [], [], np.zeros((0, 2)), [], [0, 1], 2, [0.5])

@@ -1,4 +1,5 @@
-"""Detection on a set of videos and its evaluation (spec sections 5 and 6).
+"""Detection on a set of videos and its evaluation (spec sections 5 and 6). The reports (results.csv,
+the mAP table, the JSON files) are in `haan.reports`.
 
 Only the encoder and the fine-level classifier are used. The clip MLPs have no temporal context,
 so the valid clips of many videos are concatenated and scored in one pass (no padding wasted).
@@ -6,11 +7,7 @@ so the valid clips of many videos are concatenated and scored in one pass (no pa
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -18,9 +15,18 @@ import torch
 
 from haan.config import Config
 from haan.data import Dataset
+from haan.fileio import write_text as write_atomic
 from haan.metrics import DetectionMetrics, evaluate_detections
 from haan.model import HAAN
 from haan.postprocess import Detections, detect_videos
+from haan.reports import (
+    detections_json,
+    format_table,
+    report_json as per_class_ap_json,
+    results_header,
+    results_row,
+    write_results_csv,
+)
 
 # Clips scored per forward pass at inference: bounds memory, big enough for efficient matmuls.
 CLIPS_PER_CHUNK = 8192
@@ -93,87 +99,10 @@ def evaluate_model(
     return evaluate_scores(scores, dataset, indices, config)
 
 
-# ----------------------------------------------------------------------------------------------
-# Reports in the paper's formats
-
-
-def results_header(config: Config) -> list[str]:
-    return ["epoch"] + [f"mAP@{t}" for t in config.evaluation.report_thresholds] + ["avg.mAP"]
-
-
-def results_row(epoch: int, metrics: DetectionMetrics, config: Config) -> list[float]:
-    """`epoch, mAP@<report thresholds>..., avg.mAP`, in percent as the paper's results.csv."""
-    thresholds = np.asarray(config.evaluation.tiou_thresholds)
-    row: list[float] = [epoch]
-    for t in config.evaluation.report_thresholds:
-        j = int(np.argmin(np.abs(thresholds - t)))
-        row.append(float(metrics.mAP[j]) * 100)
-    row.append(float(metrics.average_mAP) * 100)
-    return row
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename: never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_results_csv(path: Path, header: list[str], rows: Sequence[Sequence[float]]) -> None:
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([int(row[0])] + [repr(float(v)) for v in row[1:]])
-    write_atomic(path, buf.getvalue())
-
-
-def format_table(metrics: DetectionMetrics, title: str = "") -> str:
-    """The mAP table in percent, one threshold a line, and the average."""
-    lines = [title] if title else []
-    lines.append(f"{'tIoU':>6}  {'mAP (%)':>8}")
-    for t, m in zip(metrics.tiou_thresholds, metrics.mAP):
-        lines.append(f"{t:>6.2f}  {m * 100:>8.2f}")
-    lines.append(f"{'avg':>6}  {metrics.average_mAP * 100:>8.2f}")
-    n_eval = int(metrics.has_ground_truth.sum())
-    n_left = int((~metrics.has_ground_truth).sum())
-    lines.append(f"classes evaluated: {n_eval}, left out (no ground truth): {n_left}")
-    return "\n".join(lines)
-
-
-def detections_json(result: EvaluationResult, dataset: Dataset) -> dict:
-    """ActivityNet results JSON; labels are the fine class ids as strings."""
-    d = result.detections
-    names = dataset.video_names[result.indices]
-    results: dict[str, list[dict]] = {str(n): [] for n in names}
-    order = np.lexsort((-d.score, d.video))
-    for k in order.tolist():  # output formatting, once per run
-        results[str(names[d.video[k]])].append({
-            "label": str(int(d.label[k])),
-            "score": float(d.score[k]),
-            "segment": [float(d.start[k]), float(d.end[k])],
-        })
-    return {"version": "haan", "results": results, "external_data": {}}
-
-
-def per_class_ap_json(metrics: DetectionMetrics) -> dict:
-    return {
-        "tiou_thresholds": [float(t) for t in metrics.tiou_thresholds],
-        "mAP": [float(m) for m in metrics.mAP],
-        "average_mAP": float(metrics.average_mAP),
-        "per_class_ap": {
-            str(c): [float(v) for v in metrics.per_class_ap[c]]
-            for c in range(len(metrics.per_class_ap)) if metrics.has_ground_truth[c]
-        },
-        "classes_without_ground_truth": [
-            str(c) for c in range(len(metrics.has_ground_truth)) if not metrics.has_ground_truth[c]
-        ],
-    }
+__all__ = [
+    "CLIPS_PER_CHUNK", "EvaluationResult", "evaluate_model", "evaluate_scores", "predict_scores",
+    "video_chunks",
+    # re-exported from haan.reports and haan.fileio for the callers that import them from here
+    "detections_json", "format_table", "per_class_ap_json", "results_header", "results_row",
+    "write_atomic", "write_results_csv",
+]

@@ -203,7 +203,9 @@ def read_json(path: str | Path) -> Any:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({describe_os_error(exc)})") from None
+        # For a read, ENOENT is most often the file itself that is missing, not its folder.
+        cause = "no such file" if exc.errno == errno.ENOENT else describe_os_error(exc)
+        raise InputError(f"{path}: cannot read the file ({cause})") from None
     try:
         return json.loads(data.decode("utf-8-sig"))
     except json.JSONDecodeError as exc:

@@ -5,14 +5,22 @@ Everything here is a pure function of numpy arrays. Per class, with M tIoU thres
 truths and P detections:
 
 1. detections are ranked with `np.argsort(score)[::-1]` (the paper's order, ties included);
-2. each detection visits the ground truths of its video by decreasing tIoU (equal tIoU: the later
-   ground truth first) and, at each threshold, takes the first one that is at or above the threshold
-   and not yet taken by a higher-ranked detection (true positive), otherwise it is a false positive;
+2. each detection visits the ground truths of its video in the paper's order,
+   `np.argsort(tiou)[::-1]` of its tIoU with every ground truth of its class in its video (in input
+   order), and at each threshold takes the first one that is not yet taken by a higher-ranked
+   detection, stopping at the first one below the threshold (true positive, otherwise false
+   positive);
 3. AP = area under the VOC-2011 interpolated precision/recall curve.
 
 Only same-video (detection, ground truth) pairs with a tIoU at or above the lowest threshold can
 ever match, so they are the only ones built; the greedy matching runs over those pairs alone with
 every threshold handled at once as one bit of an integer.
+
+The visiting order is decreasing tIoU; only the order among EQUAL tIoUs depends on numpy's
+argsort, which is not stable (with AVX-512, arrays of 4 or more elements: equal values come out in
+an order that depends on the whole array). So detections without equal candidate tIoUs are ordered
+by one vectorized sort, and only the detections with ties get the paper's `argsort` on the very
+array the paper builds.
 """
 
 from __future__ import annotations
@@ -79,6 +87,24 @@ def _match_pairs(det: np.ndarray, gt: np.ndarray, n_pass: np.ndarray, num_dets: 
     return np.array(tp, dtype=np.int64)
 
 
+def _visit_ties_as_the_paper(visit: np.ndarray, det_in_visit: np.ndarray, tied: np.ndarray,
+                             raw_tiou: np.ndarray, candidate: np.ndarray, first: np.ndarray,
+                             count: np.ndarray) -> None:
+    """Reorder, in place, the pairs of the `tied` detections in `visit` into the paper's order.
+
+    visit (Q',): candidate pair indices grouped by detection, det_in_visit (Q',) their detections;
+    raw_tiou (Q,), candidate (Q,) bool: all pairs, detection d's block [first[d], first[d] +
+    count[d]) holding its ground truths in input order (the paper's `tiou_arr`).
+    """
+    starts = np.searchsorted(det_in_visit, tied, side="left")
+    # One argsort per tied detection: how argsort orders equal values depends on the whole array, so
+    # each must be the paper's exact array; ties are rare, so this loop is short.
+    for d, start in zip(tied.tolist(), starts.tolist()):
+        block = first[d] + np.argsort(raw_tiou[first[d]:first[d] + count[d]])[::-1]
+        block = block[candidate[block]]
+        visit[start:start + len(block)] = block
+
+
 def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: np.ndarray,
                       pred_segment: np.ndarray, pred_score: np.ndarray,
                       tiou_thresholds) -> np.ndarray:
@@ -86,7 +112,8 @@ def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: 
 
     gt_video (G,) int, gt_segment (G, 2); pred_video (P,) int, pred_segment (P, 2), pred_score (P,).
     The input order matters only for ties, exactly as in the paper: detections with equal scores
-    are ranked by `np.argsort(pred_score)[::-1]`, ground truths with equal tIoU later-first.
+    are ranked by `np.argsort(pred_score)[::-1]`, ground truths with equal tIoU are visited in the
+    order of `np.argsort(tiou)[::-1]` over the detection's tIoU with all ground truths of its video.
     Returns zeros when there is no detection or no ground truth (AP is undefined without ground
     truth; `evaluate_detections` leaves such classes out of the mean).
     """
@@ -111,14 +138,22 @@ def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: 
     det = np.repeat(np.arange(num_dets), count)                       # (Q,) detection rank
     first = np.cumsum(count) - count                                  # (P,) offset of each block
     gt = by_video[lo[det] + np.arange(len(det)) - first[det]]         # (Q,) ground-truth index
-    tiou = _tiou(segment[det], gt_segment[gt])                        # (Q,)
+    # Each detection's block of pairs is the paper's `tiou_arr`: its tIoU with every ground truth of
+    # its video, in input order.
+    raw_tiou = _tiou(segment[det], gt_segment[gt])                    # (Q,)
     # 0/0 (e.g. two empty segments) is NaN: the paper's `tiou < thr` is then False and its argsort puts
     # NaN last, i.e. visited first, which is exactly how +inf behaves.
-    tiou = np.where(np.isnan(tiou), np.inf, tiou)
+    tiou = np.where(np.isnan(raw_tiou), np.inf, raw_tiou)
 
-    keep = tiou >= thr.min()
-    det, gt, tiou = det[keep], gt[keep], tiou[keep]
-    visit = np.lexsort((-gt, -tiou, det))   # by rank, then tIoU descending, then later gt first
+    can_match = tiou >= thr.min()                                     # (Q,)
+    candidate = np.flatnonzero(can_match)                             # (Q',)
+    # By rank, then tIoU descending (equal tIoU: later ground truth first, fixed below if it matters).
+    visit = candidate[np.lexsort((-gt[candidate], -tiou[candidate], det[candidate]))]
+    det_v, tiou_v = det[visit], tiou[visit]
+    tied = (det_v[1:] == det_v[:-1]) & (tiou_v[1:] == tiou_v[:-1])     # (Q'-1,)
+    if tied.any():
+        _visit_ties_as_the_paper(visit, det_v, np.unique(det_v[1:][tied]), raw_tiou, can_match,
+                                 first, count)
     det, gt, tiou = det[visit], gt[visit], tiou[visit]
 
     order = np.argsort(thr, kind="stable")                            # (M,) ascending
@@ -209,3 +244,28 @@ def evaluate_detections(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: 
     mAP = per_class_ap[has_gt].mean(axis=0) if has_gt.any() else np.full(len(thr), np.nan)
     return DetectionMetrics(tiou_thresholds=thr, per_class_ap=per_class_ap, has_ground_truth=has_gt,
                             mAP=mAP, average_mAP=float(mAP.mean()))
+
+
+def coarse_detection_metrics(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
+                             pred_video: np.ndarray, pred_label: np.ndarray,
+                             pred_segment: np.ndarray, pred_score: np.ndarray,
+                             fine_to_coarse: np.ndarray, num_coarse: int,
+                             tiou_thresholds) -> DetectionMetrics:
+    """Coarse-level AP: every fine ground truth and detection relabelled with its coarse class,
+    then scored as `evaluate_detections` does (same rules, same thresholds).
+
+    Arguments as `evaluate_detections`, with fine labels gt_label (N,), pred_label (P,) in [0, C);
+    fine_to_coarse (C,) int in [0, num_coarse). The input order is kept, so ties between fine
+    classes merged into one coarse class are decided as the paper would on relabelled files.
+    """
+    fine_to_coarse = _as_int("fine_to_coarse", fine_to_coarse)
+    if len(fine_to_coarse) and (fine_to_coarse.min() < 0 or fine_to_coarse.max() >= num_coarse):
+        raise ValueError(f"fine_to_coarse must be in [0, {num_coarse})")
+    num_fine = len(fine_to_coarse)
+    gt_label, pred_label = _as_int("gt_label", gt_label), _as_int("pred_label", pred_label)
+    for name, label in (("gt_label", gt_label), ("pred_label", pred_label)):
+        if len(label) and (label.min() < 0 or label.max() >= num_fine):
+            raise ValueError(f"{name} must be in [0, {num_fine}) (the fine classes of fine_to_coarse)")
+    return evaluate_detections(gt_video, fine_to_coarse[gt_label], gt_segment, pred_video,
+                               fine_to_coarse[pred_label], pred_segment, pred_score,
+                               num_classes=num_coarse, tiou_thresholds=tiou_thresholds)
