@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from haan.config import load_config
-from haan.model import HAAN, Block, ModelOutput
+from haan.model import HAAN, Block, ModelOutput, RowShard, dropout
 
 D, H, C, K = 12, 10, 5, 7
 
@@ -69,6 +70,36 @@ def test_block_dropout_only_in_training_mode() -> None:
     torch.testing.assert_close(out_train, block.out_layer(h_train))
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_dropout_is_torchs_dropout_bit_for_bit(p: float) -> None:
+    """The paper's runs used nn.Dropout: the same seed must give the same masks and values."""
+    x = torch.randn(37, 3, 16)
+    torch.manual_seed(11)
+    expected = F.dropout(x, p, training=True)
+    after = torch.rand(3)
+    torch.manual_seed(11)
+    assert torch.equal(dropout(x, p, True), expected)
+    assert torch.equal(torch.rand(3), after)  # the random stream moved on by the same amount
+
+
+def test_sharded_dropout_takes_its_rows_of_the_whole_batch_mask() -> None:
+    """Two processes holding rows [0, 40) and [40, 100) of a 100-row batch apply exactly the
+    mask one process applies to all 100 rows, and leave the random stream where it would be."""
+    x = torch.randn(100, 24)
+    torch.manual_seed(5)
+    whole = dropout(x, 0.5, True)
+    after = torch.rand(2)
+    parts = []
+    for start, stop in ((0, 40), (40, 100)):
+        torch.manual_seed(5)
+        parts.append(dropout(x[start:stop], 0.5, True, RowShard(100, start, stop)))
+        assert torch.equal(torch.rand(2), after)
+    assert torch.equal(torch.cat(parts), whole)
+    torch.manual_seed(5)
+    empty = dropout(x[:0], 0.5, True, RowShard(100, 100, 100))  # a process without rows
+    assert empty.shape == (0, 24) and torch.equal(torch.rand(2), after)
+
+
 def test_haan_forward_chain_and_shapes() -> None:
     model = small_model().eval()
     x = torch.randn(3, 9, D)
@@ -107,7 +138,7 @@ def test_from_config_sizes() -> None:
     assert shapes["fine_level_classifier.out_layer.weight"] == (6, 8)
     assert shapes["pseudo_label_classifier.out_layer.weight"] == (11, 8)
     assert shapes["coarse_level_classifier.out_layer.weight"] == (1, 8)
-    assert model.encoder.dropout.p == 0.3
+    assert model.encoder.dropout_rate == 0.3
 
 
 def test_forward_is_differentiable_and_dropout_uses_train_mode() -> None:

@@ -109,14 +109,3 @@ def test_nan_is_null_in_valid_json():
     assert got["mAP"] == [None] and got["average_mAP"] is None
     assert json.loads(json.dumps(got, allow_nan=False)) == got
     assert "nan" in reports.format_table(none)
-
-
-def test_evaluate_reexports_the_reports():
-    from haan import evaluate, fileio
-
-    assert evaluate.format_table is reports.format_table
-    assert evaluate.per_class_ap_json is reports.report_json
-    assert evaluate.detections_json is reports.detections_json
-    assert (evaluate.results_header, evaluate.results_row, evaluate.write_results_csv) == (
-        reports.results_header, reports.results_row, reports.write_results_csv)
-    assert evaluate.write_atomic is fileio.write_text

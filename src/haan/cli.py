@@ -82,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exp-name", default=None, help="run name (default: a random UUID, as the paper)")
     p.add_argument("--output-dir", default="output")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--resume", action="store_true", help="continue the run in its folder from its last saved epoch")
+    p.add_argument("--resume", nargs="?", const=True, default=False, choices=[True, "auto"],
+                   metavar="auto", help="continue the run in its folder from its last saved "
+                   "epoch; `--resume auto`: continue it if it saved a state, else start it (for "
+                   "runs that torchrun restarts after a failure)")
     p.add_argument("--overwrite", action="store_true",
                    help="start again in a run folder that already holds a run (its files are replaced)")
     p.add_argument("--init-models-dir", default=None, metavar="DIR",
@@ -255,7 +258,9 @@ def run_guarded(action: Callable[[], object], prog: str = "haan") -> int:
         sys.stdout.flush()
         return status if isinstance(status, int) else 0
     except InputError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        # In a torchrun launch every process meets the same input: the first one reports it.
+        if os.environ.get("RANK", "0") == "0":
+            print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         _silence_stdout()

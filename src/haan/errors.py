@@ -14,3 +14,4 @@ class InputError(ValueError):
 
 class DataWarning(UserWarning):
     """Something in the user's data that is suspicious but does not stop the run."""
+

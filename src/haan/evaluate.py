@@ -3,30 +3,25 @@ the mAP table, the JSON files) are in `haan.reports`.
 
 Only the encoder and the fine-level classifier are used. The clip MLPs have no temporal context,
 so the valid clips of many videos are concatenated and scored in one pass (no padding wasted).
+Videos are scored chunk by chunk and turned into detections at once, so memory holds one chunk's
+scores, never a dataset's. In a distributed run each process scores whole chunks of the
+one-process chunking, and the detections are gathered: every process gets the same metrics.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
 from haan.config import Config
 from haan.data import Dataset
-from haan.fileio import write_text as write_atomic
+from haan.distributed import SINGLE, Processes, all_gather_objects, merge_chunks, my_chunks
 from haan.metrics import DetectionMetrics, evaluate_detections
 from haan.model import HAAN
-from haan.postprocess import Detections, detect_videos
-from haan.reports import (
-    detections_json,
-    format_table,
-    report_json as per_class_ap_json,
-    results_header,
-    results_row,
-    write_results_csv,
-)
+from haan.postprocess import Detections, concat_detections, detect_videos
 
 # Clips scored per forward pass at inference: bounds memory, big enough for efficient matmuls.
 CLIPS_PER_CHUNK = 8192
@@ -47,21 +42,30 @@ def video_chunks(lengths: np.ndarray, max_clips: int) -> list[np.ndarray]:
 
 
 @torch.no_grad()
-def predict_scores(
-    model: HAAN, dataset: Dataset, indices: np.ndarray, device: torch.device, progress: bool = False
-) -> list[np.ndarray]:
-    """Clip class scores (T_i, C) float32 for each video, every block in eval mode."""
+def chunk_scores(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray,
+                 device: torch.device, chunks: list[int] | None = None, progress: bool = False
+                 ) -> Iterator[tuple[int, np.ndarray, list[np.ndarray]]]:
+    """(chunk id, positions, [(T_i, C) float32 scores of each video]) for the chunks of
+    `video_chunks(lengths, CLIPS_PER_CHUNK)` (all of them, or those listed), every block in eval
+    mode. `clips(positions)` gives those videos' clips one after another, (sum T_i, D)."""
     from tqdm import tqdm
 
     model.eval()
-    lengths = dataset.lengths[indices]
-    scores: list[np.ndarray] = []
-    chunks = video_chunks(lengths, CLIPS_PER_CHUNK)
-    for chunk in tqdm(chunks, desc="evaluate", unit="chunk", disable=not progress, leave=False):
-        x = torch.from_numpy(dataset.clips(indices[chunk])).to(device)  # (M, D)
+    all_chunks = video_chunks(lengths, CLIPS_PER_CHUNK)
+    ids = range(len(all_chunks)) if chunks is None else chunks
+    for i in tqdm(ids, desc="evaluate", unit="chunk", disable=not progress, leave=False):
+        positions = all_chunks[i]
+        x = torch.from_numpy(clips(positions)).to(device)  # (M, D)
         s = model.clip_scores(x).float().cpu().numpy()  # (M, C)
-        scores.extend(np.split(s, np.cumsum(lengths[chunk])[:-1]))
-    return scores
+        yield i, positions, np.split(s, np.cumsum(lengths[positions])[:-1])
+
+
+def predict_scores(model: HAAN, dataset: Dataset, indices: np.ndarray, device: torch.device,
+                   progress: bool = False) -> list[np.ndarray]:
+    """Clip class scores (T_i, C) float32 for each of these videos (all held in memory)."""
+    lengths = dataset.lengths[indices]
+    return [s for _, _, part in chunk_scores(model, lambda p: dataset.clips(indices[p]), lengths,
+                                             device, progress=progress) for s in part]
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,9 @@ class EvaluationResult:
     indices: np.ndarray  # (V,) dataset indices of the evaluated videos
 
 
-def evaluate_scores(
-    scores: Sequence[np.ndarray], dataset: Dataset, indices: np.ndarray, config: Config
-) -> EvaluationResult:
-    ev = config.evaluation
-    detections = detect_videos(
-        list(scores), dataset.sec2clip_ratios[indices], ev.alpha, ev.kmax_mod_factor
-    )
+def score_detections(detections: Detections, dataset: Dataset, indices: np.ndarray,
+                     config: Config) -> EvaluationResult:
+    """AP of detections (video = position in `indices`) against those videos' ground truth."""
     indices = np.asarray(indices, dtype=np.int64)
     gt = dataset.instances(indices)
     position = np.zeros(dataset.num_videos, dtype=np.int64)
@@ -86,23 +86,31 @@ def evaluate_scores(
         position[gt.video], gt.fine, gt.segments,
         detections.video, detections.label,
         np.stack([detections.start, detections.end], axis=1), detections.score,
-        num_classes=dataset.num_fine_classes, tiou_thresholds=np.asarray(ev.tiou_thresholds),
+        num_classes=dataset.num_fine_classes,
+        tiou_thresholds=np.asarray(config.evaluation.tiou_thresholds),
     )
     return EvaluationResult(metrics=metrics, detections=detections, indices=indices)
 
 
 def evaluate_model(
     model: HAAN, dataset: Dataset, indices: np.ndarray, config: Config, device: torch.device,
-    progress: bool = False,
+    progress: bool = False, procs: Processes = SINGLE,
 ) -> EvaluationResult:
-    scores = predict_scores(model, dataset, indices, device, progress=progress)
-    return evaluate_scores(scores, dataset, indices, config)
+    """Score, detect and evaluate these videos, streaming chunk by chunk (split over `procs`)."""
+    ev = config.evaluation
+    indices = np.asarray(indices, dtype=np.int64)
+    lengths = dataset.lengths[indices]
+    ratios = dataset.sec2clip_ratios[indices]
+    mine: dict[int, Detections] = {}
+    chunks = my_chunks(len(video_chunks(lengths, CLIPS_PER_CHUNK)), procs)
+    for i, positions, scores in chunk_scores(model, lambda p: dataset.clips(indices[p]), lengths,
+                                             device, chunks, progress and procs.main):
+        found = detect_videos(scores, ratios[positions], ev.alpha, ev.kmax_mod_factor)
+        mine[i] = Detections(video=positions[found.video], label=found.label, start=found.start,
+                             end=found.end, score=found.score)
+    detections = concat_detections(merge_chunks(all_gather_objects(mine, procs)))
+    return score_detections(detections, dataset, indices, config)
 
 
-__all__ = [
-    "CLIPS_PER_CHUNK", "EvaluationResult", "evaluate_model", "evaluate_scores", "predict_scores",
-    "video_chunks",
-    # re-exported from haan.reports and haan.fileio for the callers that import them from here
-    "detections_json", "format_table", "per_class_ap_json", "results_header", "results_row",
-    "write_atomic", "write_results_csv",
-]
+__all__ = ["CLIPS_PER_CHUNK", "EvaluationResult", "chunk_scores", "evaluate_model",
+           "predict_scores", "score_detections", "video_chunks"]

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 if TYPE_CHECKING:
-    from haan.model import HAAN
+    from haan.model import HAAN, RowShard
 
 # F.cosine_similarity's default: a vector whose norm is below it counts as a zero vector.
 COSINE_EPS = 1e-8
@@ -248,8 +248,29 @@ def haan_losses(
     top_k: int,
     pooling: str,
     lambdas: Sequence[float],  # (lambda_1, lambda_2, lambda_3, lambda_4)
+    clip_shard: RowShard | None = None,
+    video_shard: RowShard | None = None,
 ) -> LossTerms:
-    """One training step's forward: the model on the batch, then the four losses."""
+    """One training step's forward: the model on the batch, then the four losses.
+
+    In a distributed run each process passes its videos of the batch and where they sit in it:
+    `video_shard` (videos) and `clip_shard` (their valid clips, packed), so that dropout uses the
+    one-process masks (haan.model.dropout). A process may hold no video of a batch (the last
+    batch of an epoch can be smaller than the number of processes): it still runs every block,
+    on nothing, so its random stream and the gradient all-reduce stay in step with the others.
+    """
+    from haan.model import RowShard
+
+    coarse_shard = None if video_shard is None else RowShard(
+        video_shard.total * num_coarse, video_shard.start * num_coarse, video_shard.stop * num_coarse)
+    if features.shape[0] == 0:
+        outputs = model(features.reshape(0, features.shape[-1]), clip_shard)
+        hidden = outputs.clip_features.shape[-1]
+        z = model.coarse_level_classifier(outputs.clip_features.new_zeros(0, num_coarse, hidden),
+                                          coarse_shard)[1]
+        zero = sum(o.sum() for o in outputs) + z.sum()  # 0, connected to every block
+        return LossTerms(total=zero, mil=zero.detach(), pseudo=zero.detach(),
+                         concept=zero.detach(), coarse=zero.detach())
     lengths = lengths.to(features.device)
     t = int(lengths.max())
     # As the paper: the batch is cut to its longest video before the forward pass.
@@ -259,7 +280,7 @@ def haan_losses(
 
     # The blocks act on each clip alone: run them on the valid clips only (no work on padding),
     # then lay the outputs back out as (B, T, .) for the per-video losses.
-    packed = model(features[mask])  # each (M, .), M = number of valid clips
+    packed = model(features[mask], clip_shard)  # each (M, .), M = number of valid clips
     clip_features, clip_scores, pseudo_logits = (_unpack(x, mask) for x in packed)
     w = model.prototypes()  # (C, H), no gradient
     l_mil = mil_loss(clip_scores, mask, fine_labels, fine_weights)
@@ -268,7 +289,7 @@ def haan_losses(
     r = fine_level_representations(w, v, top_k)  # (B, C, H)
     l_concept = concept_loss(w, r, fine_labels)
     q = coarse_level_representations(r, fine_to_coarse, num_coarse, pooling)  # (B, G, H)
-    z = model.coarse_level_classifier(q)[1].squeeze(-1)  # (B, G)
+    z = model.coarse_level_classifier(q, coarse_shard)[1].squeeze(-1)  # (B, G)
     l_coarse = coarse_loss(z, coarse_labels, coarse_weights)
 
     l1, l2, l3, l4 = lambdas

@@ -6,6 +6,7 @@ checkpoints (one `torch.save`d state_dict per block, haan.checkpoints) load as t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
@@ -19,6 +20,34 @@ BLOCK_NAMES = ("encoder", "fine_level_classifier", "pseudo_label_classifier",
                "coarse_level_classifier")
 
 
+@dataclass(frozen=True)
+class RowShard:
+    """This process's rows [start, stop) of a batch of `total` rows: the rows of all processes
+    laid end to end, in the order one process would hold them."""
+
+    total: int
+    start: int
+    stop: int
+
+
+def dropout(x: torch.Tensor, p: float, training: bool, shard: RowShard | None = None) -> torch.Tensor:
+    """Dropout with F.dropout's CPU arithmetic made explicit: x * bernoulli(1 - p) / (1 - p), the
+    mask drawn in one call for the rows of x (x viewed as (rows, x.shape[-1])).
+
+    With a `shard`, the mask is drawn for all `shard.total` rows of the batch and this process's
+    rows are taken from it: every process of a distributed run then applies exactly the mask one
+    process would, and their random streams stay in step (each draws the same amount).
+    """
+    if not training or p == 0:
+        return x
+    keep = 1.0 - p
+    width = x.shape[-1]
+    rows = x.numel() // width if width else 0
+    total, start = (rows, 0) if shard is None else (shard.total, shard.start)
+    mask = torch.empty(total, width, dtype=x.dtype, device=x.device).bernoulli_(keep).div_(keep)
+    return x * mask[start:start + rows].view(x.shape)
+
+
 class Block(nn.Module):
     """h = dropout(relu(W1 x + b1)); out = W2 h + b2. Returns (h, out)."""
 
@@ -26,10 +55,12 @@ class Block(nn.Module):
         super().__init__()
         self.hidden_layer = nn.Linear(n_in, n_hidden)
         self.out_layer = nn.Linear(n_hidden, n_out)
-        self.dropout = nn.Dropout(dropout_rate)  # active only in train() mode
+        self.dropout_rate = dropout_rate  # active only in train() mode
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.dropout(F.relu(self.hidden_layer(x)))  # (..., n_hidden)
+    def forward(self, x: torch.Tensor, shard: RowShard | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = dropout(F.relu(self.hidden_layer(x)), self.dropout_rate, self.training,
+                    shard)  # (..., n_hidden)
         return h, self.out_layer(h)  # (..., n_out)
 
 
@@ -64,10 +95,12 @@ class HAAN(nn.Module):
         return cls(h.feature_size, h.encoded_feature_size, config.stats.num_fine_classes,
                    h.num_visual_concepts, h.dropout_rate)
 
-    def forward(self, x: torch.Tensor) -> ModelOutput:  # x: (B, T, D)
-        _, e = self.encoder(x)  # (B, T, H)
-        f, s = self.fine_level_classifier(e)  # (B, T, H), (B, T, C)
-        _, p = self.pseudo_label_classifier(e)  # (B, T, K)
+    def forward(self, x: torch.Tensor, shard: RowShard | None = None) -> ModelOutput:
+        """x: (B, T, D) or packed clips (M, D); `shard`: these clips' rows of a distributed
+        batch (see `dropout`)."""
+        _, e = self.encoder(x, shard)  # (B, T, H)
+        f, s = self.fine_level_classifier(e, shard)  # (B, T, H), (B, T, C)
+        _, p = self.pseudo_label_classifier(e, shard)  # (B, T, K)
         return ModelOutput(clip_features=f, clip_scores=s, pseudo_logits=p)
 
     def clip_scores(self, x: torch.Tensor) -> torch.Tensor:
@@ -80,4 +113,4 @@ class HAAN(nn.Module):
         return self.fine_level_classifier.out_layer.weight.detach()
 
 
-__all__ = ["BLOCK_NAMES", "Block", "HAAN", "ModelOutput"]
+__all__ = ["BLOCK_NAMES", "Block", "HAAN", "ModelOutput", "RowShard", "dropout"]

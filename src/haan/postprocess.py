@@ -110,5 +110,16 @@ def detect_videos(scores_list: Sequence[np.ndarray], ratios: Sequence[float], al
     )
 
 
+def concat_detections(parts: Sequence[Detections]) -> Detections:
+    """The detections of several groups of videos, one after another."""
+    return Detections(
+        video=_concat([d.video for d in parts], np.int64),
+        label=_concat([d.label for d in parts], np.int64),
+        start=_concat([d.start for d in parts], np.float64),
+        end=_concat([d.end for d in parts], np.float64),
+        score=_concat([d.score for d in parts], np.float64),
+    )
+
+
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)

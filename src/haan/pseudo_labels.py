@@ -10,6 +10,7 @@ exact choice, `KMeans(n_clusters=K, random_state=0)` on the CPU, and its `predic
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -44,6 +45,77 @@ def sample_indices(num_clips: int, sample_rate: float, generator: torch.Generato
     return torch.randperm(num_clips, generator=generator, device=generator.device)[:size]
 
 
+@dataclass(frozen=True)
+class Concepts:
+    """The fitted k-means: K visual concepts (atomic actions)."""
+
+    centers: torch.Tensor  # (K, H) float32, on the sample's device
+    inertia: float  # k-means inertia on the sample
+    n_iter: int  # k-means (Lloyd) iterations
+    sample_size: int  # clips the k-means was fitted on
+    estimator: object = None  # the fitted scikit-learn KMeans (backend "sklearn"), else None
+
+    def assign(self, clips: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
+        """(M,) int64 nearest concept of each clip (M, H): exact fp32 for the torch backend,
+        scikit-learn's `predict` for its backend (the paper's call)."""
+        if self.estimator is None:
+            return assign(clips.detach(), self.centers, chunk_size)
+        import numpy as np
+
+        x = np.ascontiguousarray(clips.detach().float().cpu().numpy())
+        return torch.from_numpy(self.estimator.predict(x).astype(np.int64)).to(clips.device)
+
+    def to(self, device: torch.device) -> Concepts:
+        return dataclasses.replace(self, centers=self.centers.to(device))
+
+
+def check_sample_size(size: int, num_clips: int, num_concepts: int, sample_rate: float) -> None:
+    if size < num_concepts:
+        raise InputError(
+            f"k-means sample too small: int(clustering_sample_rate {sample_rate} x {num_clips} "
+            f"training clips) = {size} clips for num_visual_concepts = {num_concepts} clusters; "
+            "raise hyperparameters.clustering_sample_rate or lower "
+            "hyperparameters.num_visual_concepts")
+
+
+def fit_concepts(
+    sample: torch.Tensor,  # (S, H) encoded clips
+    num_concepts: int,  # K
+    *,
+    generator: torch.Generator,
+    backend: str = "torch",
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    inertia_tol: float = DEFAULT_INERTIA_TOL,
+    init_dim: int | None = DEFAULT_INIT_DIM,
+    chunk_size: int | None = None,
+    on_iteration: Callable[[int], None] | None = None,
+    on_seed: Callable[[], None] | None = None,
+) -> Concepts:
+    """k-means with K clusters on the sample (see the module docstring for the backends)."""
+    if backend not in ("torch", "sklearn"):
+        raise ValueError(f'backend must be "torch" or "sklearn", got {backend!r}')
+    sample = sample.detach().float()
+    if backend == "torch":
+        fit = kmeans(sample, num_concepts, generator=generator, max_iter=max_iter, tol=tol,
+                     inertia_tol=inertia_tol, init_dim=init_dim, chunk_size=chunk_size,
+                     on_iteration=on_iteration, on_seed=on_seed)
+        return Concepts(centers=fit.centers, inertia=fit.inertia, n_iter=fit.n_iter,
+                        sample_size=sample.shape[0])
+    try:
+        from sklearn.cluster import KMeans
+    except ImportError:
+        raise InputError('haan.kmeans_backend = "sklearn" needs scikit-learn '
+                         "(pip install scikit-learn), or use the default \"torch\"") from None
+    import numpy as np
+
+    fit = KMeans(n_clusters=num_concepts, random_state=0, max_iter=max_iter, tol=tol)
+    fit.fit(sample.cpu().numpy())
+    return Concepts(centers=torch.from_numpy(fit.cluster_centers_.astype(np.float32)).to(sample.device),
+                    inertia=float(fit.inertia_), n_iter=int(fit.n_iter_),
+                    sample_size=sample.shape[0], estimator=fit)
+
+
 def generate_pseudo_labels(
     clips: torch.Tensor,  # (M, H) encoded training clips
     num_concepts: int,  # K
@@ -59,47 +131,25 @@ def generate_pseudo_labels(
     on_iteration: Callable[[int], None] | None = None,
     on_seed: Callable[[], None] | None = None,
 ) -> PseudoLabels:
-    """Cluster a uniform sample of the clips and label all of them (see the module docstring).
+    """Cluster a uniform sample of the clips and label all of them, with every clip in memory
+    (the training loop streams the same steps: haan.train.make_pseudo_labels).
 
     `max_iter`, `tol`: both backends (scikit-learn's meaning). `inertia_tol`, `init_dim`,
-    `chunk_size`, `on_iteration` and `on_seed` (progress): the torch backend only (see haan.kmeans.kmeans).
+    `chunk_size`, `on_iteration` and `on_seed` (progress): the torch backend only (see
+    haan.kmeans.kmeans).
     """
-    if backend not in ("torch", "sklearn"):
-        raise ValueError(f'backend must be "torch" or "sklearn", got {backend!r}')
     clips = clips.detach()
     m = clips.shape[0]
     index = sample_indices(m, sample_rate, generator).to(clips.device)
-    size = int(index.numel())
-    if size < num_concepts:
-        raise InputError(
-            f"k-means sample too small: int(clustering_sample_rate {sample_rate} x {m} training "
-            f"clips) = {size} clips for num_visual_concepts = {num_concepts} clusters; raise "
-            "hyperparameters.clustering_sample_rate or lower hyperparameters.num_visual_concepts")
-    sample = clips[index].float()  # (S, H)
-
-    if backend == "torch":
-        fit = kmeans(sample, num_concepts, generator=generator, max_iter=max_iter, tol=tol,
-                     inertia_tol=inertia_tol, init_dim=init_dim, chunk_size=chunk_size,
-                     on_iteration=on_iteration, on_seed=on_seed)
-        centers, inertia, n_iter = fit.centers, fit.inertia, fit.n_iter
-        labels = assign(clips, centers, chunk_size)
-    else:
-        try:
-            from sklearn.cluster import KMeans
-        except ImportError:
-            raise InputError('haan.kmeans_backend = "sklearn" needs scikit-learn '
-                             "(pip install scikit-learn), or use the default \"torch\"") from None
-        import numpy as np
-
-        fit = KMeans(n_clusters=num_concepts, random_state=0, max_iter=max_iter, tol=tol)
-        fit.fit(sample.cpu().numpy())
-        all_clips = np.ascontiguousarray(clips.float().cpu().numpy())
-        labels = torch.from_numpy(fit.predict(all_clips).astype(np.int64)).to(clips.device)
-        centers = torch.from_numpy(fit.cluster_centers_.astype(np.float32)).to(clips.device)
-        inertia, n_iter = float(fit.inertia_), int(fit.n_iter_)
-
+    check_sample_size(int(index.numel()), m, num_concepts, sample_rate)
+    concepts = fit_concepts(clips[index], num_concepts, generator=generator, backend=backend,
+                            max_iter=max_iter, tol=tol, inertia_tol=inertia_tol, init_dim=init_dim,
+                            chunk_size=chunk_size, on_iteration=on_iteration, on_seed=on_seed)
+    labels = concepts.assign(clips, chunk_size)
     return PseudoLabels(labels=labels, weights=concept_weights(labels, num_concepts),
-                        centers=centers, inertia=inertia, n_iter=n_iter, sample_size=size)
+                        centers=concepts.centers, inertia=concepts.inertia, n_iter=concepts.n_iter,
+                        sample_size=concepts.sample_size)
 
 
-__all__ = ["PseudoLabels", "concept_weights", "generate_pseudo_labels", "sample_indices"]
+__all__ = ["Concepts", "PseudoLabels", "check_sample_size", "concept_weights", "fit_concepts",
+           "generate_pseudo_labels", "sample_indices"]

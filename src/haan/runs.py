@@ -13,21 +13,16 @@ from typing import Sequence
 
 import torch
 
-from haan import fileio
+from haan import distributed, fileio
 from haan.checkpoints import load_checkpoints
 from haan.config import Config, load_config
 from haan.data import load_dataset
 from haan.errors import InputError
-from haan.evaluate import (
-    detections_json,
-    evaluate_model,
-    format_table,
-    per_class_ap_json,
-    results_header,
-    results_row,
-    write_results_csv,
-)
+from haan.evaluate import evaluate_model
 from haan.model import HAAN
+from haan.reports import (
+    detections_json, format_table, report_json, results_header, results_row, write_results_csv,
+)
 from haan.train import TrainResult, train
 
 # What `haan evaluate` writes: its own names, so that evaluating into a training run's folder
@@ -102,30 +97,41 @@ def run_dir_for(config: Config, output_dir: str | Path, exp_name: str | None,
 
 def run_training(
     config_name: str, overrides: Sequence[str] = (), *, output_dir: str | Path = "output",
-    exp_name: str | None = None, seed: int = 1, device: str = "auto", resume: bool = False,
+    exp_name: str | None = None, seed: int = 1, device: str = "auto", resume: bool | str = False,
     overwrite: bool = False, init_models_dir: str | Path | None = None, progress: bool = True,
     dataset_folder: str | None = None,
 ) -> TrainResult:
     """`dataset_folder` replaces `[dataset] name` in the run folder (the paper's main.py uses its
-    --dataset argument there)."""
+    --dataset argument there). Launched by torchrun, every process runs this with the same
+    arguments (and the same --exp-name: a random name would differ between processes)."""
     config = load_config(config_name, overrides)
-    show = progress and sys.stderr.isatty()
-    dataset = load_dataset(config)  # TODO(merge): progress=show
-    dev = resolve_device(device)
-    check_model_fits(config, dev, training=True)
-    run_dir = run_dir_for(config, output_dir, exp_name, dataset_folder)
-    say(f"training {config.dataset.name} ({len(dataset.train_indices)} training videos, "
-        f"{len(dataset.val_indices)} validation, {len(dataset.test_indices)} test) on {dev} "
-        f"with {torch.get_num_threads()} threads, seed {seed}, output in {run_dir}")
-    result = train(config, dataset, run_dir, seed=seed, device=dev, resume=resume,
-                   overwrite=overwrite, progress=show, report=say,
-                   init_models_dir=Path(init_models_dir) if init_models_dir else None)
+    procs, device = distributed.start(device)
+    try:
+        if procs.distributed and exp_name is None and dataset_folder is None:
+            raise InputError("--exp-name: needed with torchrun (every process must name the same "
+                             "run folder)")
+        show = progress and sys.stderr.isatty() and procs.main
+        dataset = load_dataset(config)  # TODO(merge): progress=show
+        dev = resolve_device(device)
+        check_model_fits(config, dev, training=True)
+        run_dir = run_dir_for(config, output_dir, exp_name, dataset_folder)
+        tell = say if procs.main else (lambda message: None)
+        where = (f"{procs.world_size} processes ({dev.type})" if procs.distributed else str(dev))
+        tell(f"training {config.dataset.name} ({len(dataset.train_indices)} training videos, "
+             f"{len(dataset.val_indices)} validation, {len(dataset.test_indices)} test) on "
+             f"{where} with {torch.get_num_threads()} threads each, seed {seed}, output in "
+             f"{run_dir}")
+        result = train(config, dataset, run_dir, seed=seed, device=dev, resume=resume,
+                       overwrite=overwrite, progress=show, report=tell, procs=procs,
+                       init_models_dir=Path(init_models_dir) if init_models_dir else None)
+    finally:
+        distributed.stop(procs)
     header = results_header(config)
     best = next((r for r in result.results if int(r[0]) == result.best_epoch), None)
-    say(f"best epoch {result.best_epoch} on the {result.selection_set} set:")
+    tell(f"best epoch {result.best_epoch} on the {result.selection_set} set:")
     if best is not None:
-        say("  ".join(f"{name} {value:.2f}" for name, value in zip(header[1:], best[1:])))
-    say(f"checkpoints and results.csv in {run_dir}")
+        tell("  ".join(f"{name} {value:.2f}" for name, value in zip(header[1:], best[1:])))
+    tell(f"checkpoints and results.csv in {run_dir}")
     return result
 
 
@@ -154,7 +160,7 @@ def run_evaluation(
     write_results_csv(paths["results"], results_header(config),
                       [results_row(epoch if epoch is not None else 0, result.metrics, config)])
     fileio.write_json(paths["detections"], detections_json(result, dataset), indent=None)
-    fileio.write_json(paths["report"], per_class_ap_json(result.metrics))
+    fileio.write_json(paths["report"], report_json(result.metrics))
     say(format_table(result.metrics, f"{config.dataset.name} test set ({len(dataset.test_indices)} videos)"))
     say(f"{', '.join(names.values())} in {out}")
 

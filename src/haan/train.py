@@ -24,10 +24,11 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 from haan import fileio
 from haan.checkpoints import (
@@ -35,25 +36,24 @@ from haan.checkpoints import (
 )
 from haan.config import Config
 from haan.data import Dataset
-from haan.errors import InputError
-from haan.evaluate import (
-    CLIPS_PER_CHUNK,
-    EvaluationResult,
-    evaluate_model,
-    format_table,
-    results_header,
-    results_row,
-    video_chunks,
-    write_results_csv,
+from haan.distributed import (
+    SINGLE, Processes, all_gather_objects, all_reduce_sum, broadcast_object, merge_chunks, my_chunks,
+    split,
 )
-from haan.losses import class_balance_weights, haan_losses, per_video_weights
-from haan.model import BLOCK_NAMES, HAAN
-from haan.pseudo_labels import generate_pseudo_labels
+from haan.errors import InputError
+from haan.evaluate import CLIPS_PER_CHUNK, EvaluationResult, evaluate_model, video_chunks
+from haan.losses import LossTerms, class_balance_weights, haan_losses, per_video_weights
+from haan.model import BLOCK_NAMES, HAAN, RowShard
+from haan.pseudo_labels import check_sample_size, concept_weights, fit_concepts, sample_indices
+from haan.reports import format_table, results_header, results_row, write_results_csv
 
 STATE_FILE = "training_state.pt"
 STATE_FORMAT = "haan-training-state"
 LOG_COLUMNS = ["epoch", "loss", "l_mil", "l_pseudo", "l_concept", "l_coarse",
                "kmeans_inertia", "eval_avg_mAP", "seconds"]
+# Above this, pseudo labelling encodes the training clips twice rather than holding them all
+# (FineGym: 2.4 GB of encoded clips, FineAction 3.5 GB).
+PSEUDO_LABEL_CACHE_BYTES = 1 << 30
 # Everything a run writes into its folder: what --overwrite removes, what marks a folder as a run.
 RUN_FILES = ("config.toml", "run.json", "results.csv", "log.csv", "test_results.csv", STATE_FILE,
              MANIFEST, *(checkpoint_file(b) for b in BLOCK_NAMES))
@@ -127,106 +127,199 @@ class TrainResult:
 
 
 # ----------------------------------------------------------------------------------------------
-# Pseudo labels
+# Pseudo labels (spec section 3), in bounded memory and split over processes
 
 
 @torch.no_grad()
-def encode_clips(model: HAAN, dataset: Dataset, indices: np.ndarray, device: torch.device,
-                 progress: bool = False) -> torch.Tensor:
+def _encode(model: HAAN, dataset: Dataset, videos: np.ndarray, device: torch.device) -> torch.Tensor:
     """(sum T_i, H) encoder outputs of every valid clip of these videos, in eval mode."""
-    from tqdm import tqdm
-
-    model.eval()
-    lengths = dataset.lengths[indices]
-    parts = []
-    for chunk in tqdm(video_chunks(lengths, CLIPS_PER_CHUNK), desc="encode", unit="chunk",
-                      disable=not progress, leave=False):
-        x = torch.from_numpy(dataset.clips(indices[chunk])).to(device)
-        parts.append(model.encoder(x)[1])
-    return torch.cat(parts)
+    return model.encoder(torch.from_numpy(dataset.clips(videos)).to(device))[1]
 
 
 def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: torch.device,
-                       generator: torch.Generator, progress: bool = False) -> PseudoLabelState:
+                       generator: torch.Generator, progress: bool = False,
+                       procs: Processes = SINGLE) -> PseudoLabelState:
+    """Encode the training clips, fit k-means on a uniform sample of them, label every clip.
+
+    The sample's clip indices are drawn first, so only the sample is ever held whole; the other
+    clips are encoded and labelled chunk by chunk (a second encoding pass when this process's
+    clips would not fit in PSEUDO_LABEL_CACHE_BYTES). The chunks are those of the one-process
+    chunking, split over the processes; k-means runs on the main process and its centres (and the
+    generator it advanced) go to every process.
+    """
     from tqdm import tqdm
 
     h, x = config.hyperparameters, config.haan
-    clips = encode_clips(model, dataset, dataset.train_indices, device, progress)
-    with tqdm(desc="k-means++ seeds", unit="seed", total=h.num_visual_concepts,
-              disable=not progress, leave=False) as seeding, \
-            tqdm(desc="k-means", unit="iter", disable=not progress, leave=False) as lloyd:
-        result = generate_pseudo_labels(
-            clips, h.num_visual_concepts, h.clustering_sample_rate, generator=generator,
-            backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
-            inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: lloyd.update(),
-            on_seed=seeding.update,
-        )
-    lengths = torch.from_numpy(dataset.lengths[dataset.train_indices].astype(np.int64))
-    offsets = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(lengths, 0)])
-    return PseudoLabelState(labels=result.labels.to(device), offsets=offsets.to(device),
-                            weights=result.weights.to(device), inertia=float(result.inertia))
+    train_idx = dataset.train_indices
+    lengths = dataset.lengths[train_idx]
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)  # (N + 1,) clip offsets
+    chunks = video_chunks(lengths, CLIPS_PER_CHUNK)
+    mine = my_chunks(len(chunks), procs)
+    num_clips = int(starts[-1])
+    sample = sample_indices(num_clips, h.clustering_sample_rate, generator)  # (S,) clip indices
+    check_sample_size(len(sample), num_clips, h.num_visual_concepts, h.clustering_sample_rate)
+    place = torch.full((num_clips,), -1, dtype=torch.int64)  # (M,) position in the sample
+    place[sample] = torch.arange(len(sample))
+    my_clips = sum(int(starts[chunks[i][-1] + 1] - starts[chunks[i][0]]) for i in mine)
+    cache = my_clips * h.encoded_feature_size * 4 <= PSEUDO_LABEL_CACHE_BYTES
+    show = progress and procs.main
+    model.eval()
+
+    # 1. encode; keep the sampled clips (and everything, when it fits)
+    encoded: dict[int, torch.Tensor] = {}
+    picked: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    for i in tqdm(mine, desc="encode", unit="chunk", disable=not show, leave=False):
+        clips = _encode(model, dataset, train_idx[chunks[i]], device)  # (n, H)
+        where = place[starts[chunks[i][0]]:starts[chunks[i][-1] + 1]]  # (n,)
+        chosen = where >= 0
+        picked[i] = (where[chosen], clips[chosen.to(clips.device)].cpu())
+        if cache:
+            encoded[i] = clips
+    sample_x = torch.empty(len(sample), h.encoded_feature_size)  # (S, H) in sample order
+    for part in all_gather_objects(picked, procs):
+        for where, rows in part.values():
+            sample_x[where] = rows
+
+    # 2. k-means on the main process
+    concepts = None
+    if procs.main:
+        with tqdm(desc="k-means++ seeds", unit="seed", total=h.num_visual_concepts,
+                  disable=not show, leave=False) as seeding, \
+                tqdm(desc="k-means", unit="iter", disable=not show, leave=False) as lloyd:
+            concepts = fit_concepts(
+                sample_x.to(device), h.num_visual_concepts, generator=generator,
+                backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
+                inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: lloyd.update(),
+                on_seed=seeding.update)
+        concepts = concepts.to(torch.device("cpu"))
+    concepts, generator_state = broadcast_object((concepts, generator.get_state()), procs)
+    generator.set_state(generator_state)
+    concepts = concepts.to(device)
+    del sample_x
+
+    # 3. label every clip, chunk by chunk
+    labelled: dict[int, torch.Tensor] = {}
+    for i in tqdm(mine, desc="label", unit="chunk", disable=not show or cache, leave=False):
+        clips = encoded.pop(i) if cache else _encode(model, dataset, train_idx[chunks[i]], device)
+        labelled[i] = concepts.assign(clips).cpu()
+    labels = torch.cat(merge_chunks(all_gather_objects(labelled, procs))).to(device)  # (M,)
+    return PseudoLabelState(labels=labels, offsets=torch.from_numpy(starts).to(device),
+                            weights=concept_weights(labels, h.num_visual_concepts),
+                            inertia=float(concepts.inertia))
 
 
 # ----------------------------------------------------------------------------------------------
 # One epoch
 
 
-def train_one_epoch(model: HAAN, optimizer: torch.optim.Optimizer, dataset: Dataset,
+class Objective(nn.Module):
+    """The model and its training loss as one module, so that DistributedDataParallel sees one
+    forward call per step."""
+
+    def __init__(self, model: HAAN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args, **kwargs) -> LossTerms:
+        return haan_losses(self.model, *args, **kwargs)
+
+
+def train_one_epoch(objective: nn.Module, optimizer: torch.optim.Optimizer, dataset: Dataset,
                     targets: TrainingTargets, pseudo: PseudoLabelState, config: Config,
                     generator: torch.Generator, epoch: int, device: torch.device,
-                    progress: bool = False) -> list[float]:
+                    progress: bool = False, procs: Processes = SINGLE) -> list[float]:
     """One pass over the shuffled training videos; the mean per batch of the total loss and of
-    each of the four losses. A loss that is not finite stops the run before the step that would
-    spread it into the weights."""
+    each of the four losses (over the whole batch, whatever the processes). A loss that is not
+    finite stops the run before the step that would spread it into the weights.
+
+    With several processes, each takes its contiguous part of every batch; its loss is scaled by
+    the number of processes, so the all-reduced (averaged) gradient is the whole batch's."""
     from tqdm import tqdm
 
     h = config.hyperparameters
     train_idx = dataset.train_indices
     lambdas = (h.lambda_1, h.lambda_2, h.lambda_3, h.lambda_4)
-    model.train()
+    objective.train()
     sums = torch.zeros(5, dtype=torch.float64)
     batches = torch.randperm(len(train_idx), generator=generator).split(h.batch_size)
     for batch, positions in enumerate(tqdm(batches, desc=f"epoch {epoch}", unit="batch",
-                                           disable=not progress, leave=False)):
+                                           disable=not (progress and procs.main), leave=False)):
+        video_shard = clip_shard = None
+        if procs.distributed:
+            lo, hi = split(len(positions), procs)
+            clips = np.concatenate([[0], np.cumsum(dataset.lengths[train_idx[positions.numpy()]])])
+            video_shard = RowShard(len(positions), lo, hi)
+            clip_shard = RowShard(int(clips[-1]), int(clips[lo]), int(clips[hi]))
+            positions = positions[lo:hi]
         feats, lengths = dataset.padded_batch(train_idx[positions.numpy()])  # (B, T, D), (B,)
         features = torch.from_numpy(feats).to(device)
         pos = positions.to(device)
-        terms = haan_losses(
-            model, features, torch.from_numpy(lengths).to(device),
+        terms = objective(
+            features, torch.from_numpy(lengths).to(device),
             pseudo.padded(pos, features.shape[1]), pseudo.weights,
             targets.fine_y[pos], targets.fine_w[pos], targets.coarse_y[pos], targets.coarse_w[pos],
             fine_to_coarse=targets.fine_to_coarse, num_coarse=dataset.num_coarse_classes,
             top_k=h.num_top_visual_concepts, pooling=h.fine_to_coarse_pooling, lambdas=lambdas,
+            clip_shard=clip_shard, video_shard=video_shard,
         )
-        values = torch.stack([terms.total.detach(), terms.mil, terms.pseudo, terms.concept,
-                              terms.coarse]).double().cpu()  # (5,)
+        values = all_reduce_sum(torch.stack([terms.total.detach(), terms.mil, terms.pseudo,
+                                             terms.concept, terms.coarse]).double(), procs).cpu()
         if not torch.isfinite(values[0]):
             names = ", ".join(f"{n} {v:.4g}" for n, v in zip(LOG_COLUMNS[2:6], values[1:].tolist()))
-            raise InputError(f"epoch {epoch}, batch {batch}: the loss is not finite ({names}); "
-                             "training stopped before this step, the state saved after the "
-                             "previous epoch can be continued with --resume")
+            raise InputError(
+                f"epoch {epoch}, batch {batch}: the loss is not finite ({names}); training "
+                "stopped before this step, the state saved after the previous epoch can be "
+                "continued with --resume")
         optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
+        (terms.total * procs.world_size).backward()
         optimizer.step()
         sums += values
     return (sums / max(len(batches), 1)).tolist()
 
 
 # ----------------------------------------------------------------------------------------------
-# The run folder, saved state and resume
+# The run folder, saved state and resume (files are the main process's business)
 
 
-def prepare_run_folder(run_dir: Path, *, resume: bool, overwrite: bool) -> Path:
-    """Create or check the run folder: a folder that already holds a run is only used with
-    --resume (continue it) or --overwrite (start again); either way, temporary files that a
-    killed run left behind are removed."""
+def on_main(procs: Processes, action: Callable[[], Any]) -> Any:
+    """Run `action` on the main process only; its result, or its error, on every process (so
+    that no process waits forever for one that stopped)."""
+    result, error = None, None
+    if procs.main:
+        try:
+            result = action()
+        except InputError as exc:
+            error = str(exc)
+    result, error = broadcast_object((result, error), procs)
+    if error is not None:
+        raise InputError(error)
+    return result
+
+
+def prepare_run_folder(run_dir: Path, config: Config, *, resume: bool | str,
+                       overwrite: bool) -> bool:
+    """Create or check the run folder; whether to resume. A folder that already holds a run is
+    only used with --resume (continue it), --resume auto (continue it if it saved a state, else
+    start it again if it is the same run: what a run restarted after a failure needs) or
+    --overwrite (start again). Temporary files that a killed run left behind are removed."""
     if resume and overwrite:
         raise InputError("--resume and --overwrite: choose one")
     run_dir = fileio.output_folder(run_dir)
     existing = [run_dir / name for name in RUN_FILES if (run_dir / name).exists()]
+    if resume == "auto":
+        resume = (run_dir / STATE_FILE).exists()
+        if not resume and existing:
+            saved = run_dir / "config.toml"
+            same = saved.is_file() and saved.read_text(encoding="utf-8") == config.to_toml()
+            if not same:
+                raise InputError(f"{run_dir}: holds another run ({existing[0].name}) without a "
+                                 "saved state; --resume auto only restarts the same run")
+            overwrite = True
     if existing and not (resume or overwrite):
         raise InputError(f"{run_dir}: already holds a run ({existing[0].name}); pass --resume to "
                          "continue it or --overwrite to start it again")
+    if resume and not (run_dir / STATE_FILE).is_file():
+        raise InputError(f"{run_dir / STATE_FILE}: nothing to resume (no saved training state)")
     if overwrite:
         for path in existing + [run_dir / "last" / n for n in RUN_FILES]:
             path.unlink(missing_ok=True)
@@ -234,7 +327,7 @@ def prepare_run_folder(run_dir: Path, *, resume: bool, overwrite: bool) -> Path:
         if folder.is_dir():
             fileio.remove_stale_temporaries(folder)
     fileio.output_folder(run_dir / "last")
-    return run_dir
+    return bool(resume)
 
 
 def _progress_state(progress: RunProgress) -> dict:
@@ -265,60 +358,59 @@ def config_differences(saved: dict, current: dict, ignore: tuple[str, ...] = ())
             for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)]
 
 
-def load_state(path: Path, device: torch.device) -> dict:
-    """The saved training state; an empty, truncated or foreign file is a one-line error."""
-    if not path.is_file():
-        raise InputError(f"{path}: nothing to resume (no saved training state)")
+def load_state(path: Path, config: Config) -> dict:
+    """The saved training state, checked against the config; an empty, truncated or foreign
+    file, another config or fewer epochs than already trained is a one-line error."""
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncation and unpickling errors come in many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a readable training state ({first[:200]})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise InputError(f"{path}: not a haan training state")
-    return state
-
-
-def resume_from_state(run_dir: Path, config: Config, model: HAAN, optimizer: torch.optim.Optimizer,
-           generator: torch.Generator, device: torch.device) -> RunProgress:
-    """Restore model, optimizer, RNG and progress from the run's saved state, and complete the
-    checkpoint sets that a kill while writing them left incomplete."""
-    path = run_dir / STATE_FILE
-    state = load_state(path, device)
     differences = config_differences(state["config"], config.to_dict(),
                                      ignore=("hyperparameters.epochs",))
     if differences:
         raise InputError(f"{path}: the run was made with another config; resume needs the same "
                          f"one (only hyperparameters.epochs may change): {'; '.join(differences)}")
-    p = state["progress"]
-    done = p["next_epoch"]
+    done = state["progress"]["next_epoch"]
     if config.hyperparameters.epochs < done:
         raise InputError(f"{path}: hyperparameters.epochs = {config.hyperparameters.epochs}, but "
                          f"the run has already trained {done} epochs")
+    return state
+
+
+def restore(state: dict, model: HAAN, optimizer: torch.optim.Optimizer,
+            generator: torch.Generator, device: torch.device) -> RunProgress:
+    """Model, optimizer and RNG as saved; the run's progress."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"].cpu())
-    generator.set_state(state["generator"].cpu())
+    torch.set_rng_state(state["torch_rng"])
+    generator.set_state(state["generator"])
+    p = state["progress"]
     pseudo = None if p["pseudo"] is None else PseudoLabelState(
         **{k: v.to(device) if torch.is_tensor(v) else v for k, v in p["pseudo"].items()})
-    progress = RunProgress(next_epoch=done, best_avg=p["best_avg"], best_epoch=p["best_epoch"],
-                           results=p["results"], log=p["log"], pseudo=pseudo)
-    # The state is saved before the checkpoint sets of its epoch (done - 1): if the run was
-    # killed while writing them, the state's model is exactly what they should hold.
-    last_epoch = done - 1
-    if progress.best_epoch == last_epoch and complete_epoch(run_dir) != last_epoch:
+    return RunProgress(next_epoch=p["next_epoch"], best_avg=p["best_avg"],
+                       best_epoch=p["best_epoch"], results=p["results"], log=p["log"],
+                       pseudo=pseudo)
+
+
+def complete_checkpoint_sets(run_dir: Path, model: HAAN, run: RunProgress) -> None:
+    """The state is saved before the checkpoint sets of its epoch: if the run was killed while
+    writing them, the restored model is exactly what they should hold."""
+    last_epoch = run.next_epoch - 1
+    if run.best_epoch == last_epoch and complete_epoch(run_dir) != last_epoch:
         save_checkpoints(model, run_dir, epoch=last_epoch)
-    if complete_epoch(run_dir / "last") != last_epoch:
+    if last_epoch >= 0 and complete_epoch(run_dir / "last") != last_epoch:
         save_checkpoints(model, run_dir / "last", epoch=last_epoch)
-    return progress
 
 
-def _run_metadata(config: Config, seed: int, device: torch.device) -> dict:
+def _run_metadata(config: Config, seed: int, device: torch.device, procs: Processes) -> dict:
     import haan
 
     return {
         "seed": seed, "device": str(device), "config_source": config.source,
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "world_size": procs.world_size,
         "haan_version": haan.__version__, "torch_version": torch.__version__,
         "numpy_version": np.__version__, "python_version": platform.python_version(),
     }
@@ -330,93 +422,6 @@ def _log_text(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
-
-
-# ----------------------------------------------------------------------------------------------
-# The run
-
-
-def train(
-    config: Config,
-    dataset: Dataset,
-    run_dir: Path,
-    *,
-    seed: int = 1,
-    device: torch.device = torch.device("cpu"),
-    resume: bool = False,
-    overwrite: bool = False,
-    init_models_dir: Path | None = None,
-    progress: bool = True,
-    report: Callable[[str], None] = lambda message: None,
-) -> TrainResult:
-    from tqdm import tqdm
-
-    h, x = config.hyperparameters, config.haan
-    if len(dataset.train_indices) == 0:
-        raise InputError(f"{config.source}: no training videos")
-    run_dir = prepare_run_folder(Path(run_dir), resume=resume, overwrite=overwrite)
-
-    # -- set up: everything seeded here ---------------------------------------------------------
-    torch.manual_seed(seed)  # parameter initialisation and dropout masks
-    generator = torch.Generator().manual_seed(seed)  # batch order and the k-means sample
-    model = HAAN.from_config(config).to(device)
-    if init_models_dir is not None:  # the paper's --input-models-dir without --evaluation-only
-        load_checkpoints(model, init_models_dir, blocks=existing_blocks(init_models_dir, BLOCK_NAMES),
-                         map_location=device)
-    optimizer = make_optimizer(model, h.learning_rate)
-    targets = TrainingTargets.of(dataset, device)
-    use_validation = len(dataset.val_indices) > 0
-    select_idx = dataset.val_indices if use_validation else dataset.test_indices
-    selection_set = "validation" if use_validation else "test"
-    header = results_header(config)
-
-    run = RunProgress()
-    if resume:
-        run = resume_from_state(run_dir, config, model, optimizer, generator, device)
-        report(f"resuming {run_dir} at epoch {run.next_epoch}")
-    fileio.write_text(run_dir / "config.toml", config.to_toml())
-    fileio.write_json(run_dir / "run.json", _run_metadata(config, seed, device))
-
-    # -- the epochs ---------------------------------------------------------------------------------
-    epochs = tqdm(range(run.next_epoch, h.epochs), desc="epochs", unit="epoch",
-                  disable=not progress, initial=run.next_epoch, total=h.epochs)
-    for epoch in epochs:
-        t0 = time.perf_counter()
-        if epoch % x.pseudo_label_interval == 0 or run.pseudo is None:
-            run.pseudo = make_pseudo_labels(model, dataset, config, device, generator, progress)
-        means = train_one_epoch(model, optimizer, dataset, targets, run.pseudo, config, generator,
-                                epoch, device, progress)
-
-        eval_avg, improved = float("nan"), False
-        if (epoch + 1) % x.eval_interval == 0 or epoch == h.epochs - 1:
-            result = evaluate_model(model, dataset, select_idx, config, device, progress)
-            row = results_row(epoch, result.metrics, config)
-            run.results.append(row)
-            eval_avg = row[-1]
-            improved = math.isfinite(eval_avg) and eval_avg > run.best_avg
-            if improved:
-                run.best_avg, run.best_epoch = eval_avg, epoch
-            epochs.set_postfix({"avg.mAP": f"{eval_avg:.2f}", "best": f"{run.best_avg:.2f}"})
-            report(f"epoch {epoch}: {selection_set} avg.mAP {eval_avg:.2f} "
-                   f"(best {run.best_avg:.2f} at epoch {run.best_epoch})")
-        run.log.append(dict(zip(LOG_COLUMNS, [epoch, *means, run.pseudo.inertia, eval_avg,
-                                              round(time.perf_counter() - t0, 3)])))
-        run.next_epoch = epoch + 1
-        save_epoch(run_dir, config, model, optimizer, generator, run, header, improved)
-
-    # -- select and report ----------------------------------------------------------------------
-    if run.best_epoch < 0:  # nothing finite to select on: keep the last epoch as the best
-        run.best_epoch = h.epochs - 1
-        save_checkpoints(model, run_dir, epoch=run.best_epoch)
-    test_result = None
-    if use_validation and len(dataset.test_indices):
-        load_checkpoints(model, run_dir, map_location=device)
-        test_result = evaluate_model(model, dataset, dataset.test_indices, config, device, progress)
-        write_results_csv(run_dir / "test_results.csv", header,
-                          [results_row(run.best_epoch, test_result.metrics, config)])
-        report(format_table(test_result.metrics, f"test set, best validation epoch {run.best_epoch}"))
-    return TrainResult(run_dir=run_dir, best_epoch=run.best_epoch, best_average_mAP=run.best_avg,
-                       results=run.results, selection_set=selection_set, test_result=test_result)
 
 
 def save_epoch(run_dir: Path, config: Config, model: HAAN, optimizer: torch.optim.Optimizer,
@@ -434,7 +439,125 @@ def save_epoch(run_dir: Path, config: Config, model: HAAN, optimizer: torch.opti
     save_checkpoints(model, run_dir / "last", epoch=epoch)
 
 
-__all__ = ["LOG_COLUMNS", "PseudoLabelState", "RUN_FILES", "RunProgress", "STATE_FILE",
-           "TrainResult", "TrainingTargets", "config_differences", "encode_clips",
-           "make_optimizer", "make_pseudo_labels", "prepare_run_folder", "resume_from_state", "train",
-           "train_one_epoch"]
+# ----------------------------------------------------------------------------------------------
+# The run
+
+
+def train(
+    config: Config,
+    dataset: Dataset,
+    run_dir: Path,
+    *,
+    seed: int = 1,
+    device: torch.device = torch.device("cpu"),
+    resume: bool | str = False,
+    overwrite: bool = False,
+    init_models_dir: Path | None = None,
+    progress: bool = True,
+    report: Callable[[str], None] = lambda message: None,
+    procs: Processes = SINGLE,
+) -> TrainResult:
+    """Train HAAN into `run_dir` (see the module docstring). `resume`: False, True or "auto".
+    With `procs` of a torchrun launch, every process calls this with the same arguments."""
+    from tqdm import tqdm
+
+    h, x = config.hyperparameters, config.haan
+    if len(dataset.train_indices) == 0:
+        raise InputError(f"{config.source}: no training videos")
+    if h.batch_size % procs.world_size:
+        raise InputError(f"{config.source}: [hyperparameters] batch_size = {h.batch_size} must be "
+                         f"divisible by the number of processes ({procs.world_size}): it is the "
+                         "global batch, split between them")
+    run_dir = Path(run_dir)
+    resume = on_main(procs, lambda: prepare_run_folder(run_dir, config, resume=resume,
+                                                       overwrite=overwrite))
+    show = progress and procs.main
+    say = report if procs.main else (lambda message: None)
+
+    # -- set up: everything seeded here, identically on every process ------------------------------
+    torch.manual_seed(seed)  # parameter initialisation and dropout masks
+    generator = torch.Generator().manual_seed(seed)  # batch order and the k-means sample
+    model = HAAN.from_config(config).to(device)
+    if init_models_dir is not None:  # the paper's --input-models-dir without --evaluation-only
+        load_checkpoints(model, init_models_dir, blocks=existing_blocks(init_models_dir, BLOCK_NAMES),
+                         map_location=device)
+    optimizer = make_optimizer(model, h.learning_rate)
+    objective = Objective(model)
+    if procs.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        objective = DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None)
+    targets = TrainingTargets.of(dataset, device)
+    use_validation = len(dataset.val_indices) > 0
+    select_idx = dataset.val_indices if use_validation else dataset.test_indices
+    selection_set = "validation" if use_validation else "test"
+    header = results_header(config)
+
+    run = RunProgress()
+    if resume:
+        state = on_main(procs, lambda: load_state(run_dir / STATE_FILE, config))
+        run = restore(state, model, optimizer, generator, device)
+        del state
+        on_main(procs, lambda: complete_checkpoint_sets(run_dir, model, run))
+        say(f"resuming {run_dir} at epoch {run.next_epoch}")
+    on_main(procs, lambda: (fileio.write_text(run_dir / "config.toml", config.to_toml()),
+                            fileio.write_json(run_dir / "run.json",
+                                              _run_metadata(config, seed, device, procs))))
+
+    # -- the epochs -------------------------------------------------------------------------------
+    epochs = tqdm(range(run.next_epoch, h.epochs), desc="epochs", unit="epoch", disable=not show,
+                  initial=run.next_epoch, total=h.epochs)
+    for epoch in epochs:
+        t0 = time.perf_counter()
+        if epoch % x.pseudo_label_interval == 0 or run.pseudo is None:
+            run.pseudo = make_pseudo_labels(model, dataset, config, device, generator, show, procs)
+        means = train_one_epoch(objective, optimizer, dataset, targets, run.pseudo, config,
+                                generator, epoch, device, show, procs)
+
+        eval_avg, improved = float("nan"), False
+        if (epoch + 1) % x.eval_interval == 0 or epoch == h.epochs - 1:
+            result = evaluate_model(model, dataset, select_idx, config, device, show, procs)
+            row = results_row(epoch, result.metrics, config)
+            run.results.append(row)
+            eval_avg = row[-1]
+            improved = math.isfinite(eval_avg) and eval_avg > run.best_avg
+            if improved:
+                run.best_avg, run.best_epoch = eval_avg, epoch
+            epochs.set_postfix({"avg.mAP": f"{eval_avg:.2f}", "best": f"{run.best_avg:.2f}"})
+            say(f"epoch {epoch}: {selection_set} avg.mAP {eval_avg:.2f} "
+                f"(best {run.best_avg:.2f} at epoch {run.best_epoch})")
+        run.log.append(dict(zip(LOG_COLUMNS, [epoch, *means, run.pseudo.inertia, eval_avg,
+                                              round(time.perf_counter() - t0, 3)])))
+        run.next_epoch = epoch + 1
+        on_main(procs, lambda: save_epoch(run_dir, config, model, optimizer, generator, run,
+                                          header, improved))
+
+    # -- select and report ------------------------------------------------------------------------
+    if run.best_epoch < 0:  # nothing finite to select on: keep the last epoch as the best
+        run.best_epoch = h.epochs - 1
+        on_main(procs, lambda: save_checkpoints(model, run_dir, epoch=run.best_epoch))
+    test_result = None
+    if use_validation and len(dataset.test_indices):
+        best = on_main(procs, lambda: _best_weights(model, run_dir, device))
+        model.load_state_dict({k: v.to(device) for k, v in best.items()})
+        test_result = evaluate_model(model, dataset, dataset.test_indices, config, device, show,
+                                     procs)
+        on_main(procs, lambda: write_results_csv(
+            run_dir / "test_results.csv", header,
+            [results_row(run.best_epoch, test_result.metrics, config)]))
+        say(format_table(test_result.metrics, f"test set, best validation epoch {run.best_epoch}"))
+    return TrainResult(run_dir=run_dir, best_epoch=run.best_epoch, best_average_mAP=run.best_avg,
+                       results=run.results, selection_set=selection_set, test_result=test_result)
+
+
+def _best_weights(model: HAAN, run_dir: Path, device: torch.device) -> dict:
+    """The best epoch's checkpoints as a state dict on the CPU (read by the main process)."""
+    load_checkpoints(model, run_dir, map_location=device)
+    return {k: v.cpu() for k, v in model.state_dict().items()}
+
+
+__all__ = ["LOG_COLUMNS", "Objective", "PseudoLabelState", "RUN_FILES", "RunProgress",
+           "STATE_FILE", "TrainResult", "TrainingTargets", "config_differences", "load_state",
+           "make_optimizer", "make_pseudo_labels", "on_main", "prepare_run_folder", "restore",
+           "train", "train_one_epoch"]
