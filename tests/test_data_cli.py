@@ -4,6 +4,7 @@ status 2 with one line per bad input, warnings, and the real annotation files of
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,43 @@ def test_info_scans_a_converted_store(tiny_dataset, tmp_path, capsys):
     status, out, err = run(capsys, "data", "info", "--config", str(store / "config.toml"))
     assert status == 2 and out == ""
     assert err == f"haan: error: {store}: video 'synth_00023' has NaN or inf features\n"
+
+
+@pytest.mark.parametrize("command", ["synth", "convert"])
+def test_existing_outputs_are_replaced_only_with_overwrite(tiny_dataset, tmp_path, capsys,
+                                                           command):
+    out = tmp_path / "out"
+    argv = (["synth", "--preset", "tiny"] if command == "synth"
+            else ["data", "convert", "--config", str(tiny_dataset)]) + ["--out", str(out)]
+    assert run(capsys, *argv)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "config.toml").write_text("# mine\n")
+    status, stdout, err = run(capsys, *argv)
+    assert (status, stdout) == (2, "")
+    assert err == (f"haan: error: {out / 'features.npy'}: already exists (and {len(before) - 1} more); "
+                   "pass --overwrite to replace it\n")
+    assert (out / "config.toml").read_text() == "# mine\n"
+    assert run(capsys, *argv, "--overwrite")[0] == 0
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("command", ["synth", "convert"])
+def test_output_folder_that_is_a_file(tiny_dataset, tmp_path, capsys, command):
+    (tmp_path / "taken").write_text("x")
+    argv = (["synth", "--preset", "tiny"] if command == "synth"
+            else ["data", "convert", "--config", str(tiny_dataset)])
+    status, out, err = run(capsys, *argv, "--out", str(tmp_path / "taken"))
+    assert (status, out) == (2, "")
+    assert err == f"haan: error: {tmp_path / 'taken'}: exists and is not a folder\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into any folder")
+def test_output_folder_that_cannot_be_written(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    status, _, err = run(capsys, "synth", "--preset", "tiny", "--out", str(locked))
+    assert status == 2
+    assert err == f"haan: error: {locked}: cannot write into the folder (permission denied)\n"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -50,12 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(q)
     q.add_argument("--out", required=True, metavar="DIR")
     q.add_argument("--dtype", choices=["float16", "float32"], default="float32")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace the files of an earlier store and config in DIR")
     q.set_defaults(handler=_cmd_data_convert)
 
     p = sub.add_parser("synth", help="generate a synthetic hierarchical dataset and its config")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--preset", choices=["tiny", "small", "finegym-like"], default="small")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the files of an earlier dataset in DIR")
     p.set_defaults(handler=_cmd_synth)
 
     # -- training and evaluation of HAAN --------------------------------------------------------
@@ -105,8 +109,10 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
     from haan.config import load_config
     from haan.data import dataset_info, format_info, load_dataset
 
-    # info always scans every video for NaN/inf (streaming), whatever haan.check_features says.
-    info = dataset_info(load_dataset(load_config(args.config, args.overrides), scan_features=True))
+    # info always scans every video (streaming), whatever haan.check_features says.
+    dataset = load_dataset(load_config(args.config, args.overrides), scan_features=True,
+                           progress=sys.stderr.isatty())
+    info = dataset_info(dataset)
     print(json.dumps(info) if args.json else format_info(info))
     return 0
 
@@ -115,7 +121,8 @@ def _cmd_data_convert(args: argparse.Namespace) -> int:
     from haan.config import load_config
     from haan.data import convert_features
 
-    config_path = convert_features(load_config(args.config, args.overrides), args.out, args.dtype)
+    config_path = convert_features(load_config(args.config, args.overrides), args.out, args.dtype,
+                                   overwrite=args.overwrite, progress=sys.stderr.isatty())
     print(f"wrote the feature store {args.out} ({args.dtype}) and {config_path}")
     print(f"use it with: --config {config_path}")
     return 0
@@ -124,7 +131,7 @@ def _cmd_data_convert(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from haan.synth import generate
 
-    config_path = generate(args.out, args.preset, args.seed)
+    config_path = generate(args.out, args.preset, args.seed, overwrite=args.overwrite)
     print(f"wrote the {args.preset} synthetic dataset (seed {args.seed}) and {config_path}")
     print(f"train with: haan train --config {config_path}")
     return 0

@@ -31,15 +31,16 @@ written streaming into the memory-mapped store of `haan data convert` rather tha
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from haan import fileio
 from haan.config import Config, config_from_dict, dumps_toml
-from haan.data import save_npy_atomic, write_text_atomic, write_store
+from haan.data.features import STORE_FILES
+from haan.data.store import prepare_output, write_store
 from haan.errors import InputError
 
 # FineGym's evaluation settings: the paper's fine_gym.toml.
@@ -369,40 +370,51 @@ def _object_array(items: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def generate(out: str | Path, preset: str | SynthPreset = "small", seed: int = 0) -> Path:
-    """Write the dataset, `config.toml` and `synth.json` into `out`; returns the config's path."""
+ANNOTATION_FILES = ("video_names.npy", "labels.npy", "segments.npy", "sec2clip_ratios.npy",
+                    "fine_to_coarse_mappings.json")
+
+
+def output_files(preset: SynthPreset) -> list[str]:
+    """What `generate` writes into its folder, relative to it."""
+    features = ([f"{STORE_FOLDER}/{name}" for name in STORE_FILES] if preset.store_features
+                else [FEATURES_FILE])
+    return [*features, *ANNOTATION_FILES, "synth.json", "config.toml"]
+
+
+def generate(out: str | Path, preset: str | SynthPreset = "small", seed: int = 0,
+             overwrite: bool = False) -> Path:
+    """Write the dataset, `config.toml` and `synth.json` into `out`; returns the config's path.
+    A folder that already holds any of these files is refused unless `overwrite`."""
     if isinstance(preset, str):
         preset = get_preset(preset)
-    o = Path(out)
-    if o.exists() and not o.is_dir():
-        raise InputError(f"{o}: exists and is not a folder")
-    o.mkdir(parents=True, exist_ok=True)
+    o = prepare_output(out, output_files(preset), overwrite)
     model = build_model(preset, seed)
     plan = plan_videos(model, seed)
     config = preset_config(preset, out)
 
     if preset.store_features:
         write_store(o / STORE_FOLDER, plan.video_names, plan.lengths, preset.feature_size,
-                    iter_features(model, plan, seed), source=f"synth:{preset.name}")
+                    iter_features(model, plan, seed), source=f"synth:{preset.name}",
+                    overwrite=overwrite)
     else:
-        save_npy_atomic(o / FEATURES_FILE, _object_array(list(iter_features(model, plan, seed))))
-    save_npy_atomic(o / "video_names.npy", plan.video_names)
-    save_npy_atomic(o / "labels.npy", _object_array([x.tolist() for x in plan.labels]))
-    save_npy_atomic(o / "segments.npy", _object_array([x.tolist() for x in plan.segments]))
-    save_npy_atomic(o / "sec2clip_ratios.npy", plan.sec2clip_ratios)
+        fileio.write_npy(o / FEATURES_FILE, _object_array(list(iter_features(model, plan, seed))))
+    fileio.write_npy(o / "video_names.npy", plan.video_names)
+    fileio.write_npy(o / "labels.npy", _object_array([x.tolist() for x in plan.labels]))
+    fileio.write_npy(o / "segments.npy", _object_array([x.tolist() for x in plan.segments]))
+    fileio.write_npy(o / "sec2clip_ratios.npy", plan.sec2clip_ratios)
     mapping = {str(c): int(g) for c, g in enumerate(model.fine_to_coarse)}
-    write_text_atomic(o / "fine_to_coarse_mappings.json", json.dumps(mapping, indent=1) + "\n")
+    fileio.write_json(o / "fine_to_coarse_mappings.json", mapping)
     record = {
         "generator": "haan.synth", "preset": dataclasses.asdict(preset), "seed": seed,
         "coarse_pools": [list(x) for x in model.coarse_pools],
         "fine_sequences": [list(x) for x in model.sequences],
         "fine_to_coarse": model.fine_to_coarse.tolist(),
     }
-    write_text_atomic(o / "synth.json", json.dumps(record, indent=1) + "\n")
-    write_text_atomic(o / "config.toml", config_text(config, preset, seed))
+    fileio.write_json(o / "synth.json", record)
+    fileio.write_text(o / "config.toml", config_text(config, preset, seed))
     return o / "config.toml"
 
 
 __all__ = ["PRESETS", "SynthModel", "SynthPreset", "SynthTraining", "VideoPlan", "build_model",
-           "generate", "get_preset", "iter_features", "plan_videos", "preset_config",
+           "generate", "get_preset", "iter_features", "output_files", "plan_videos", "preset_config",
            "video_features"]
