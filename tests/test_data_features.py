@@ -137,7 +137,8 @@ def test_inf_in_dense_features_is_found_by_the_streaming_scan(tiny_dataset, tmp_
     np.save(tmp_path / "dense.npy", dense)
     path = write_config(tiny_dataset, features={"features_path": str(tmp_path / "dense.npy")},
                         stats={"max_clips_per_video": 40})
-    assert error_of(path) == f"{tmp_path / 'dense.npy'}: video 'synth_00022' has NaN or inf features"
+    assert error_of(path) == (f"{tmp_path / 'dense.npy'}: video 'synth_00022' has NaN or inf "
+                              "features")
     dense[22, 39, 31] = 0
     dense[[0, 5], 0, 0] = np.nan
     np.save(tmp_path / "dense.npy", dense)

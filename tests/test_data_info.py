@@ -70,8 +70,8 @@ def test_table(tiny_dataset):
     width = len("instances per fine class (train)") + 2
     assert lines[1] == "videos".ljust(width) + "24 (18 training, of which 0 validation; 6 test)"
     fine = np.array(info["instances_per_fine_class_train"])
-    assert lines[4][width:] == (f"min {fine.min()}, median {np.median(fine):.0f}, max {fine.max()}; "
-                                "0 classes without any")
+    assert lines[4][width:] == (f"min {fine.min()}, median {np.median(fine):.0f}, "
+                                f"max {fine.max()}; 0 classes without any")
     c = info["clips_per_video"]
     assert lines[6][width:] == (f"min {c['min']:.0f}, p5 {c['p5']:.0f}, p50 {c['p50']:.0f}, "
                                 f"p95 {c['p95']:.0f}, max {c['max']:.0f} (mean {c['mean']:.2f})")

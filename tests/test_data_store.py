@@ -87,7 +87,8 @@ def test_convert_replaces_nothing_without_overwrite(tiny_dataset, tmp_path):
     (out / "config.toml").write_text("mine")
     with pytest.raises(InputError) as err:
         convert_features(load_config(tiny_dataset), out)
-    assert str(err.value) == f"{out / 'config.toml'}: already exists; pass --overwrite to replace it"
+    assert str(err.value) == (f"{out / 'config.toml'}: already exists; pass --overwrite to "
+                              "replace it")
     assert (out / "config.toml").read_text() == "mine" and len(list(out.iterdir())) == 1
     (out / "config.toml").unlink()
     convert_features(load_config(tiny_dataset), out, "float16")

@@ -39,8 +39,9 @@ import numpy as np
 
 from haan import fileio
 from haan.config import Config, config_from_dict, dumps_toml
+from haan.data.annotations import ANNOTATION_FILES, annotations_section, write_annotations
 from haan.data.features import STORE_FILES
-from haan.data.store import prepare_output, write_store
+from haan.data.store import STORE_FOLDER, prepare_output, write_store
 from haan.errors import InputError
 
 # FineGym's evaluation settings: the paper's fine_gym.toml.
@@ -51,7 +52,6 @@ FINEGYM_EVALUATION = {
     "kmax_mod_factor": 2,
 }
 FEATURES_FILE = "features.npy"  # object array (tiny, small)
-STORE_FOLDER = "features"       # memory-mapped store (finegym-like)
 
 
 @dataclass(frozen=True)
@@ -342,11 +342,7 @@ def preset_config(preset: SynthPreset, out: str | Path) -> Config:
                   "num_fine_classes": preset.num_fine_classes,
                   "max_clips_per_video": preset.max_clips_per_video},
         "features": {"features_path": str(features)},
-        "annotations": {"video_names_path": str(o / "video_names.npy"),
-                        "labels_path": str(o / "labels.npy"),
-                        "segments_path": str(o / "segments.npy"),
-                        "sec2clip_ratios_path": str(o / "sec2clip_ratios.npy"),
-                        "fine_to_coarse_mappings_path": str(o / "fine_to_coarse_mappings.json")},
+        "annotations": annotations_section(o),
         "hyperparameters": {"feature_size": preset.feature_size,
                             **dataclasses.asdict(preset.training)},
         "evaluation": dict(FINEGYM_EVALUATION),
@@ -365,20 +361,16 @@ def config_text(config: Config, preset: SynthPreset, seed: int | None = None) ->
 
 def _object_array(items: list[np.ndarray]) -> np.ndarray:
     out = np.empty(len(items), dtype=object)
-    for i, x in enumerate(items):  # element-wise, so numpy never stacks equal-shaped items
+    for i, x in enumerate(items):  # element-wise, so numpy never stacks equal-shaped (T, D) items
         out[i] = x
     return out
-
-
-ANNOTATION_FILES = ("video_names.npy", "labels.npy", "segments.npy", "sec2clip_ratios.npy",
-                    "fine_to_coarse_mappings.json")
 
 
 def output_files(preset: SynthPreset) -> list[str]:
     """What `generate` writes into its folder, relative to it."""
     features = ([f"{STORE_FOLDER}/{name}" for name in STORE_FILES] if preset.store_features
                 else [FEATURES_FILE])
-    return [*features, *ANNOTATION_FILES, "synth.json", "config.toml"]
+    return [*features, *ANNOTATION_FILES.values(), "synth.json", "config.toml"]
 
 
 def generate(out: str | Path, preset: str | SynthPreset = "small", seed: int = 0,
@@ -398,12 +390,8 @@ def generate(out: str | Path, preset: str | SynthPreset = "small", seed: int = 0
                     overwrite=overwrite)
     else:
         fileio.write_npy(o / FEATURES_FILE, _object_array(list(iter_features(model, plan, seed))))
-    fileio.write_npy(o / "video_names.npy", plan.video_names)
-    fileio.write_npy(o / "labels.npy", _object_array([x.tolist() for x in plan.labels]))
-    fileio.write_npy(o / "segments.npy", _object_array([x.tolist() for x in plan.segments]))
-    fileio.write_npy(o / "sec2clip_ratios.npy", plan.sec2clip_ratios)
-    mapping = {str(c): int(g) for c, g in enumerate(model.fine_to_coarse)}
-    fileio.write_json(o / "fine_to_coarse_mappings.json", mapping)
+    write_annotations(o, plan.video_names, plan.labels, plan.segments, plan.sec2clip_ratios,
+                      model.fine_to_coarse)
     record = {
         "generator": "haan.synth", "preset": dataclasses.asdict(preset), "seed": seed,
         "coarse_pools": [list(x) for x in model.coarse_pools],
@@ -416,5 +404,5 @@ def generate(out: str | Path, preset: str | SynthPreset = "small", seed: int = 0
 
 
 __all__ = ["PRESETS", "SynthModel", "SynthPreset", "SynthTraining", "VideoPlan", "build_model",
-           "generate", "get_preset", "iter_features", "output_files", "plan_videos", "preset_config",
-           "video_features"]
+           "generate", "get_preset", "iter_features", "output_files", "plan_videos",
+           "preset_config", "video_features"]

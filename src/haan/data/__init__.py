@@ -8,6 +8,8 @@ their validation, the split and padded batches, the memory-mapped feature store,
     dataset      Dataset, Instances, split_indices, load_dataset
     store        write_store, convert_features (`haan data convert`)
     info         dataset_info, format_info (`haan data info`)
+    importers    import_activitynet (`haan data import activitynet`)
+    export       export_ground_truth, ground_truth_json (`haan data export-gt`)
 
 The names below are the package's interface; `from haan.data import load_dataset, Dataset` is
 how the rest of haan uses it.
@@ -19,12 +21,15 @@ from haan.data.features import (
     DenseFeatures, FeatureStore, FlatStoreFeatures, FolderFeatures, ObjectArrayFeatures,
     open_features,
 )
+from haan.data.export import export_ground_truth, ground_truth_json
+from haan.data.importers import ImportSummary, import_activitynet
 from haan.data.info import dataset_info, format_info
 from haan.data.store import convert_features, write_store
 
 __all__ = [
     "Annotations", "Dataset", "DenseFeatures", "FeatureStore", "FlatStoreFeatures",
-    "FolderFeatures", "Instances", "ObjectArrayFeatures", "convert_features", "dataset_info",
-    "format_info", "load_annotations", "load_dataset", "open_features", "split_indices",
+    "FolderFeatures", "ImportSummary", "Instances", "ObjectArrayFeatures", "convert_features",
+    "dataset_info", "export_ground_truth", "format_info", "ground_truth_json",
+    "import_activitynet", "load_annotations", "load_dataset", "open_features", "split_indices",
     "write_store",
 ]

@@ -8,9 +8,13 @@ with the config's class counts, and the label hierarchy.
 | `sec2clip_ratios.npy` | (N,) clips per second |
 | `fine_to_coarse_mappings.json` | `{"<fine_id>": coarse_id}` covering 0..C-1 |
 
+Class names are an optional sixth file (`[haan] class_names_path`): `{"fine": [C names],
+"coarse": [G names]}`, names of ids 0..C-1 and 0..G-1; without it, the names are the ids.
+
 Wrong input is an `InputError` naming the file and video; segments that are suspicious but
 usable (reversed, empty, starting before 0 s, ending after the video) give one counted
-`DataWarning` per kind.
+`DataWarning` per kind. `write_annotations` writes the five files (the synthetic generator and the
+importers use it).
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ from haan import fileio
 from haan.config import Config
 from haan.data.features import load_npy
 from haan.errors import DataWarning, InputError
+
+
+# The [annotations] keys and the file names haan writes for them.
+ANNOTATION_FILES = {
+    "video_names_path": "video_names.npy",
+    "labels_path": "labels.npy",
+    "segments_path": "segments.npy",
+    "sec2clip_ratios_path": "sec2clip_ratios.npy",
+    "fine_to_coarse_mappings_path": "fine_to_coarse_mappings.json",
+}
+CLASS_NAMES_FILE = "class_names.json"
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,61 @@ def load_annotations(config: Config) -> Annotations:
     return Annotations(names, labels, segments, ratios, mapping)
 
 
+def load_class_names(config: Config) -> tuple[list[str], list[str]]:
+    """(fine names (C,), coarse names (G,)) from `[haan] class_names_path`, or the ids as strings
+    when it is ""."""
+    num_fine, num_coarse = config.stats.num_fine_classes, config.stats.num_coarse_classes
+    if not config.haan.class_names_path:
+        return [str(c) for c in range(num_fine)], [str(g) for g in range(num_coarse)]
+    path = Path(config.haan.class_names_path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (config [haan] class_names_path)")
+    names = fileio.read_json(path)
+    if not isinstance(names, dict) or set(names) != {"fine", "coarse"}:
+        raise InputError(f'{path}: expected {{"fine": [names], "coarse": [names]}}')
+    out = []
+    for key, count in (("fine", num_fine), ("coarse", num_coarse)):
+        items = names[key]
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise InputError(f'{path}: "{key}" must be a list of strings')
+        if len(items) != count:
+            raise InputError(f'{path}: {len(items)} {key} names, but [stats] num_{key}_classes = '
+                             f"{count}")
+        if len(set(items)) != len(items):
+            twice = next(x for x in items if items.count(x) > 1)  # only on this error path
+            raise InputError(f'{path}: the {key} name {twice!r} occurs more than once')
+        out.append(items)
+    return out[0], out[1]
+
+
+def annotations_section(folder: str | Path) -> dict[str, str]:
+    """The config's [annotations] table for the five files in `folder` (paths as given)."""
+    return {key: str(Path(folder) / name) for key, name in ANNOTATION_FILES.items()}
+
+
+def _object_array(items: list) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    for i, x in enumerate(items):  # element-wise, so numpy never stacks equal-shaped items
+        out[i] = x
+    return out
+
+
+def write_annotations(folder: str | Path, video_names: np.ndarray, labels: list[np.ndarray],
+                      segments: list[np.ndarray], sec2clip_ratios: np.ndarray,
+                      fine_to_coarse: np.ndarray) -> None:
+    """Write the five files into `folder` in the paper's format: labels and segments as object
+    arrays of Python lists (`[[coarse_id, fine_id], ...]`, `[[start_s, end_s], ...]`)."""
+    o = Path(folder)
+    fileio.write_npy(o / ANNOTATION_FILES["video_names_path"], video_names)
+    fileio.write_npy(o / ANNOTATION_FILES["labels_path"],
+                     _object_array([np.asarray(x, dtype=np.int64).tolist() for x in labels]))
+    fileio.write_npy(o / ANNOTATION_FILES["segments_path"],
+                     _object_array([np.asarray(x, dtype=np.float64).tolist() for x in segments]))
+    fileio.write_npy(o / ANNOTATION_FILES["sec2clip_ratios_path"], sec2clip_ratios)
+    mapping = {str(c): int(g) for c, g in enumerate(fine_to_coarse)}
+    fileio.write_json(o / ANNOTATION_FILES["fine_to_coarse_mappings_path"], mapping)
+
+
 def fine_to_coarse_ids(config: Config, a: Annotations) -> np.ndarray:
     """(C,) coarse id of each fine id, checked against the config's class counts."""
     path = config.annotations.fine_to_coarse_mappings_path
@@ -194,5 +264,6 @@ def warn_segments(config: Config, a: Annotations, lengths: np.ndarray) -> None:
                           "clips/s)", DataWarning, stacklevel=3)
 
 
-__all__ = ["Annotations", "check_labels", "fine_to_coarse_ids", "load_annotations",
-           "warn_segments"]
+__all__ = ["ANNOTATION_FILES", "CLASS_NAMES_FILE", "Annotations", "annotations_section",
+           "check_labels", "fine_to_coarse_ids", "load_annotations", "load_class_names",
+           "warn_segments", "write_annotations"]

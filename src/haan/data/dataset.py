@@ -6,7 +6,8 @@ paper's train/validation/test split, padded batches and multi-hot labels.
     Dataset
         video_names (N,) str; labels: N x (n_i, 2) int64 [coarse_id, fine_id];
         segments: N x (n_i, 2) float64 [start_s, end_s]; sec2clip_ratios (N,) float64;
-        fine_to_coarse (C,) int64; features: FeatureStore; lengths (N,) int64 clips per video;
+        fine_to_coarse (C,) int64; fine_names (C,), coarse_names (G,) str;
+        features: FeatureStore; lengths (N,) int64 clips per video;
         train_indices / val_indices / test_indices int64; num_videos, num_fine_classes (C),
         num_coarse_classes (G), feature_size (D)
         video_features(i) (T_i, D) float32; padded_batch(indices) -> ((B, T_max, D) float32
@@ -28,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from haan.config import Config
-from haan.data.annotations import check_labels, fine_to_coarse_ids, load_annotations, warn_segments
+from haan.data.annotations import (
+    check_labels, fine_to_coarse_ids, load_annotations, load_class_names, warn_segments,
+)
 from haan.data.features import (
     MAX_FEATURE_MAGNITUDE, FeatureStore, FlatStoreFeatures, Indices, check_magnitudes,
     open_features, row_magnitudes, video_magnitude,
@@ -61,6 +64,8 @@ class Dataset:
     features_checked: bool       # every video was scanned at load
     fine_hot: np.ndarray         # (N, C) bool, video has an instance of fine class c
     coarse_hot: np.ndarray       # (N, G) bool
+    fine_names: list[str]        # C names ([haan] class_names_path; the ids as strings without)
+    coarse_names: list[str]      # G names
 
     @property
     def lengths(self) -> np.ndarray:  # (N,) int64
@@ -165,6 +170,7 @@ def load_dataset(config: Config, scan_features: bool | None = None,
                          f"({n} in {names_path})")
     fine_to_coarse = fine_to_coarse_ids(config, a)
     check_labels(config, a, fine_to_coarse)
+    fine_names, coarse_names = load_class_names(config)
 
     features = open_features(config.features.features_path, a.video_names, progress=progress)
     fpath = config.features.features_path
@@ -221,6 +227,7 @@ def load_dataset(config: Config, scan_features: bool | None = None,
         sec2clip_ratios=a.sec2clip_ratios, fine_to_coarse=fine_to_coarse, features=features,
         train_indices=train, val_indices=val, test_indices=test,
         features_checked=scan_features, fine_hot=fine_hot, coarse_hot=coarse_hot,
+        fine_names=fine_names, coarse_names=coarse_names,
     )
 
 

@@ -24,6 +24,9 @@ from haan.data.features import (
 )
 from haan.errors import InputError
 
+# The store's folder inside a dataset folder written by haan (synth, import).
+STORE_FOLDER = "features"
+
 
 def prepare_output(out_dir: str | Path, files: Iterable[str], overwrite: bool) -> Path:
     """`out_dir` as a writable folder in which none of `files` exists, unless `overwrite`;
@@ -118,4 +121,4 @@ def convert_features(config: Config, out_dir: str | Path, dtype: str = "float32"
     return out / "config.toml"
 
 
-__all__ = ["convert_features", "prepare_output", "write_store"]
+__all__ = ["STORE_FOLDER", "convert_features", "prepare_output", "write_store"]
