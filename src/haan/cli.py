@@ -90,8 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="generate a synthetic hierarchical dataset and its config")
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--preset", choices=["tiny", "small", "finegym-like"], default="small")
+    p.add_argument("--preset", choices=["tiny", "small", "finegym-like", "fineaction-like"],
+                   default="small")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-videos", type=int, default=None, metavar="N",
+                   help="scale the preset to N videos (the same fraction training)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the files of an earlier dataset in DIR")
     p.set_defaults(handler=_cmd_synth)
@@ -201,7 +204,8 @@ def _cmd_data_export_gt(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from haan.synth import generate
 
-    config_path = generate(args.out, args.preset, args.seed, overwrite=args.overwrite)
+    config_path = generate(args.out, args.preset, args.seed, overwrite=args.overwrite,
+                           num_videos=args.num_videos)
     print(f"wrote the {args.preset} synthetic dataset (seed {args.seed}) and {config_path}")
     print(f"train with: haan train --config {config_path}")
     return 0
