@@ -242,6 +242,8 @@ def test_overrides_are_typed():
                                          "expected a positive number, got -1.0"),
     ("haan.check_features=1", "builtin:fine_gym: [haan] check_features: expected true or false, "
                               "got 1"),
+    ("haan.class_names_path=names.txt", "builtin:fine_gym: [haan] class_names_path: expected the "
+                                        "path of a .json file, or \"\", got 'names.txt'"),
 ])
 def test_bad_overrides(override, message):
     with pytest.raises(InputError) as err:

@@ -4,6 +4,7 @@ status 2 with one line per bad input, warnings, and the real annotation files of
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,43 @@ def test_info_scans_a_converted_store(tiny_dataset, tmp_path, capsys):
     status, out, err = run(capsys, "data", "info", "--config", str(store / "config.toml"))
     assert status == 2 and out == ""
     assert err == f"haan: error: {store}: video 'synth_00023' has NaN or inf features\n"
+
+
+@pytest.mark.parametrize("command", ["synth", "convert"])
+def test_existing_outputs_are_replaced_only_with_overwrite(tiny_dataset, tmp_path, capsys,
+                                                           command):
+    out = tmp_path / "out"
+    argv = (["synth", "--preset", "tiny"] if command == "synth"
+            else ["data", "convert", "--config", str(tiny_dataset)]) + ["--out", str(out)]
+    assert run(capsys, *argv)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "config.toml").write_text("# mine\n")
+    status, stdout, err = run(capsys, *argv)
+    assert (status, stdout) == (2, "")
+    assert err == (f"haan: error: {out / 'features.npy'}: already exists (and {len(before) - 1} "
+                   "more); pass --overwrite to replace it\n")
+    assert (out / "config.toml").read_text() == "# mine\n"
+    assert run(capsys, *argv, "--overwrite")[0] == 0
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("command", ["synth", "convert"])
+def test_output_folder_that_is_a_file(tiny_dataset, tmp_path, capsys, command):
+    (tmp_path / "taken").write_text("x")
+    argv = (["synth", "--preset", "tiny"] if command == "synth"
+            else ["data", "convert", "--config", str(tiny_dataset)])
+    status, out, err = run(capsys, *argv, "--out", str(tmp_path / "taken"))
+    assert (status, out) == (2, "")
+    assert err == f"haan: error: {tmp_path / 'taken'}: exists and is not a folder\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into any folder")
+def test_output_folder_that_cannot_be_written(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    status, _, err = run(capsys, "synth", "--preset", "tiny", "--out", str(locked))
+    assert status == 2
+    assert err == f"haan: error: {locked}: cannot write into the folder (permission denied)\n"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -276,3 +314,70 @@ def test_info_on_the_real_fineaction_files(real_datasets, tmp_path, write_config
     assert reversed_ == 60
     assert f"segments.npy: {reversed_} segments end before they start" in err
     print("\nFineAction:", json.dumps({k: info[k] for k in sorted(REQUIRED_KEYS)}), err)
+
+
+# ----------------------------------------------------------------------------------------------
+# Your own data: import, export-gt, eval-detections
+
+
+def test_import_then_export_then_eval_detections(tmp_path, capsys):
+    from test_data_importers import R, write_activitynet
+
+    src = write_activitynet(tmp_path / "src")
+    out = tmp_path / "out"
+    status, stdout, err = run(capsys, "data", "import", "activitynet", "--annotations",
+                              str(src["gt"]), "--features", str(src["features"]), "--out",
+                              str(out), "--hierarchy", "taxonomy:1", "--clips-per-second", str(R))
+    assert status == 0 and err == ""
+    database = src["json"]["database"]
+    kept = [e for e in database.values() if e["subset"] != "testing"]
+    train = sum(len(e["annotations"]) for e in kept if e["subset"] == "training")
+    clips = sum(len(x) for name, x in src["arrays"].items()
+                if database[name]["subset"] != "testing")
+    config = out / "config.toml"
+    assert stdout.splitlines() == [
+        "clip grid: --clips-per-second 1.5625 for all 10 videos",
+        "videos: 6 training (subset 'training'), 4 test (subset 'validation'); left out: 2 videos "
+        "of subset 'testing'",
+        f"instances: {train} training, {sum(len(e['annotations']) for e in kept) - train} test",
+        "classes: 7 fine, 2 coarse, taxonomy:1 (each label's ancestor at depth 1)",
+        f"features: D = 6, {clips} clips, store {out / 'features'}",
+        f"wrote {config}; train with: haan train --config {config}"]
+
+    status, stdout, err = run(capsys, "data", "export-gt", "--config", str(config), "--out",
+                              str(tmp_path / "gt.json"))
+    assert status == 0 and err == ""
+    test = sum(len(e["annotations"]) for e in kept if e["subset"] == "validation")
+    assert stdout.splitlines() == [
+        f"wrote {tmp_path / 'gt.json'}: 4 videos (subset test), {test} instances",
+        f"score a detector with: haan eval-detections --ground-truth {tmp_path / 'gt.json'} "
+        "--predictions PRED.json"]
+    gt = json.loads((tmp_path / "gt.json").read_text())
+    (tmp_path / "pred.json").write_text(json.dumps({"results": {
+        name: [dict(a, score=0.5) for a in e["annotations"]]
+        for name, e in gt["database"].items()}}))
+    status, stdout, err = run(capsys, "eval-detections", "--ground-truth",
+                              str(tmp_path / "gt.json"), "--predictions", str(tmp_path / "pred.json"))
+    assert status == 0 and "avg      100.00" in stdout
+
+    status, stdout, err = run(capsys, "data", "export-gt", "--config", str(config), "--out",
+                              str(tmp_path / "gt.json"))
+    assert (status, stdout) == (2, "")
+    assert err == (f"haan: error: {tmp_path / 'gt.json'}: already exists; pass --overwrite to "
+                   "replace it\n")
+
+
+def test_import_errors_are_one_line(tmp_path, capsys):
+    from test_data_importers import write_activitynet
+
+    src = write_activitynet(tmp_path / "src")
+    (src["features"] / "vid04-tr.npy").unlink()
+    argv = ["data", "import", "activitynet", "--annotations", str(src["gt"]), "--features",
+            str(src["features"]), "--out", str(tmp_path / "out")]
+    status, stdout, err = run(capsys, *argv, "--clips-per-second", "1.5")
+    assert (status, stdout) == (2, "")
+    assert err == (f"haan: error: {src['features']}: no features for 1 of 10 videos (first: "
+                   "'vid04-tr': looked for vid04-tr.npy, .csv, with and without a v_ prefix)\n")
+    with pytest.raises(SystemExit):  # argparse: the two grids exclude each other
+        main([*argv, "--clips-per-second", "1.5", "--clips-per-video", "10"])
+    assert "not allowed with argument" in capsys.readouterr().err

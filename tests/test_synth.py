@@ -15,7 +15,9 @@ import pytest
 from haan.config import load_config
 from haan.data import FlatStoreFeatures, load_dataset
 from haan.errors import DataWarning, InputError
-from haan.synth import PRESETS, build_model, generate, plan_videos, preset_config, video_features
+from haan.synth import (
+    OPTIONAL_SETTINGS, PRESETS, build_model, generate, plan_videos, preset_config, video_features,
+)
 
 FILES = ["features.npy", "video_names.npy", "labels.npy", "segments.npy", "sec2clip_ratios.npy",
          "fine_to_coarse_mappings.json", "synth.json"]
@@ -56,7 +58,8 @@ def test_writes_the_papers_format_and_a_config_as_typed(tmp_path, monkeypatch):
     assert isinstance(segments[0][0][0], float)
     np.testing.assert_array_equal(np.load("data/tiny/sec2clip_ratios.npy"), np.full(24, 1.5))
     record = json.loads(Path("data/tiny/synth.json").read_text())
-    assert record["seed"] == 0 and record["preset"] == dataclasses.asdict(p) | {
+    plain = {k: v for k, v in dataclasses.asdict(p).items() if k not in OPTIONAL_SETTINGS}
+    assert record["seed"] == 0 and record["preset"] == plain | {
         "fine_per_coarse": list(p.fine_per_coarse), "clips_per_video": list(p.clips_per_video),
         "single_instance_clips": list(p.single_instance_clips),
         "atomics_per_fine": list(p.atomics_per_fine),
@@ -69,7 +72,7 @@ def test_writes_the_papers_format_and_a_config_as_typed(tmp_path, monkeypatch):
 
 def test_unknown_preset():
     with pytest.raises(InputError, match=r"--preset huge: unknown preset \(known: tiny, small, "
-                                         r"finegym-like\)"):
+                                         r"finegym-like, fineaction-like\)"):
         generate("x", "huge")
 
 
@@ -92,8 +95,7 @@ def test_hierarchy_and_siblings_sharing_atomics():
 def check_plan(preset, seed=0):
     model = build_model(preset, seed)
     plan = plan_videos(model, seed)
-    r = preset.clips_per_second
-    for T, lab, seg in zip(plan.lengths, plan.labels, plan.segments):
+    for T, lab, seg, r in zip(plan.lengths, plan.labels, plan.segments, plan.sec2clip_ratios):
         assert len(lab) >= 1 and seg.shape == lab.shape
         assert (seg[:, 0] >= 0).all() and (seg[:, 1] > seg[:, 0]).all()
         assert seg[-1, 1] <= T / r  # inside the video
@@ -168,3 +170,73 @@ def test_store_features_are_written_streaming(tmp_path):
     objects = load_dataset(load_config(generate(tmp_path / "o", "tiny", seed=0)))
     for i in range(24):
         np.testing.assert_array_equal(d.video_features(i), objects.video_features(i))
+
+
+def test_fineaction_like_has_fineaction_shape(real_datasets):
+    preset = PRESETS["fineaction-like"]
+    plan, counts, durations = check_plan(preset)
+    real = real_datasets / "FineAction"
+    mapping = json.loads((real / "fine_to_coarse_mappings.json").read_text())
+    real_labels = np.load(real / "labels.npy", allow_pickle=True)
+    used = {f for x in real_labels for _c, f in x}
+    assert used == set(range(len(mapping)))  # every fine class of the mapping has instances
+    np.testing.assert_array_equal(np.bincount(list(mapping.values())), preset.fine_per_coarse)
+    real_counts = np.array([len(x) for x in real_labels])
+    assert len(plan.lengths) == len(real_counts) == 12614 and preset.num_training_videos == 8440
+    np.testing.assert_array_equal(plan.lengths, np.full(12614, 100))  # resampled, as FineAction
+    real_ratios = np.load(real / "sec2clip_ratios.npy", allow_pickle=True).astype(float)
+    # sec2clip = 100 / duration; durations spread as FineAction's (median 97 s).
+    real_durations, video_durations = 100 / real_ratios, 100 / plan.sec2clip_ratios
+    for q in (5, 50, 95):
+        assert abs(np.log(np.percentile(video_durations, q) / np.percentile(real_durations, q))) \
+            < 0.15, q
+    assert np.median(counts) == np.median(real_counts) == 2
+    assert abs((counts == 1).mean() - (real_counts == 1).mean()) < 0.03
+    assert abs(counts.mean() - real_counts.mean()) < 1.0
+    real_d = np.concatenate([np.diff(np.array(x, dtype=float), axis=1)[:, 0]
+                             for x in np.load(real / "segments.npy", allow_pickle=True)])
+    assert abs(np.median(durations) - np.median(real_d)) < 0.15
+    distinct = np.array([len(set(x[:, 1])) for x in plan.labels])
+    real_distinct = np.array([len({f for _c, f in x}) for x in real_labels])
+    assert abs((distinct == 1).mean() - (real_distinct == 1).mean()) < 0.03
+    assert all(len(set(x[:, 0])) == 1 for x in plan.labels)  # FineAction: 99% one coarse class
+    c = preset_config(preset, "x")
+    assert (c.stats.num_fine_classes, c.stats.num_coarse_classes) == (106, 14)
+    assert c.hyperparameters == load_config("fine_action").hyperparameters
+    assert c.evaluation == load_config("fine_action").evaluation
+
+
+def test_fineaction_like_scaled_down_is_a_float16_store(tmp_path, capsys):
+    from haan.cli import main
+
+    assert main(["synth", "--out", str(tmp_path / "fa"), "--preset", "fineaction-like",
+                 "--num-videos", "30", "--seed", "2"]) == 0
+    capsys.readouterr()
+    config_path = tmp_path / "fa" / "config.toml"
+    assert config_path.read_text().startswith(
+        "# Synthetic dataset written by `haan synth --preset fineaction-like --seed 2 "
+        "--num-videos 30`.")
+    meta = json.loads((tmp_path / "fa" / "features" / "store.json").read_text())
+    assert (meta["dtype"], meta["num_videos"], meta["num_clips"], meta["feature_size"]) == (
+        "float16", 30, 3000, 4096)
+    flat = np.load(tmp_path / "fa" / "features" / "features.npy", mmap_mode="r")
+    assert flat.shape == (3000, 4096) and flat.dtype == np.float16
+    c = load_config(config_path)
+    assert c.stats.num_training_videos == round(30 * 8440 / 12614) == 20
+    assert (c.stats.num_fine_classes, c.stats.num_coarse_classes) == (106, 14)
+    assert c.hyperparameters == load_config("fine_action").hyperparameters
+    mapping = json.loads((tmp_path / "fa" / "fine_to_coarse_mappings.json").read_text())
+    np.testing.assert_array_equal(np.bincount(list(mapping.values())),
+                                  PRESETS["fineaction-like"].fine_per_coarse)
+    record = json.loads((tmp_path / "fa" / "synth.json").read_text())["preset"]
+    assert record["num_videos"] == 30 and record["store_dtype"] == "float16"
+    assert record["video_duration_s"] == [97.0, 0.97, 1.5, 3600.0]
+    d = load_dataset(c)
+    np.testing.assert_array_equal(d.lengths, np.full(30, 100))
+    preset = dataclasses.replace(PRESETS["fineaction-like"], num_videos=30)
+    model = build_model(preset, 2)
+    plan = plan_videos(model, 2)
+    np.testing.assert_array_equal(d.sec2clip_ratios, plan.sec2clip_ratios)
+    for i in (0, 17, 29):
+        np.testing.assert_array_equal(d.video_features(i),
+                                      video_features(model, plan, i, 2).astype(np.float16))

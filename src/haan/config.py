@@ -117,6 +117,9 @@ class HaanSection:
     # Scan every video's features for NaN/inf when the dataset is loaded (streaming, in chunks).
     # false skips the up-front scan of a large dataset; each video is then checked when first read.
     check_features: bool = True
+    # A JSON file {"fine": [C names], "coarse": [G names]} (written by `haan data import`): the
+    # names detections, reports and plots use. "": the class ids, as strings.
+    class_names_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -350,6 +353,8 @@ def _validate(c: Config) -> None:
     check(x.kmeans_inertia_tol >= 0, "haan", "kmeans_inertia_tol", "a number >= 0",
           x.kmeans_inertia_tol)
     check(x.eval_interval >= 1, "haan", "eval_interval", "an integer >= 1", x.eval_interval)
+    check(x.class_names_path == "" or x.class_names_path.endswith(".json"), "haan",
+          "class_names_path", 'the path of a .json file, or ""', x.class_names_path)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ The generative model (one seed fixes everything):
   proportional to T, ~7 per video overall. Each video draws 1-3 coarse classes and its instances'
   fine classes among their children. Durations are lognormal (median 1.3 s), placed at random
   without overlap and at least one clip apart; the clip rate is 1.5 clips per second.
+  Like FineAction (`video_duration_s` and the settings after it): every video has the same number
+  of clips over a lognormal duration, so its clip rate is T / duration; instance counts are
+  negative binomial (many one-instance videos, a long tail), and most videos use one fine class.
 * Features. clip t of video v:
       x_t = o_v + b * bg_t + a * s_i * w_t * sum_j k_j(u_t) atom[seq_c[j]] + n * eps_t
   with o_v ~ N(0, offset_scale^2 I) a per-video offset, bg_t a background direction that changes
@@ -23,34 +26,31 @@ The generative model (one seed fixes everything):
   the instance, k_j linear interpolation weights that sweep the fine class's atomics in order as u
   goes from 0 to 1, and eps_t ~ N(0, I). Features are signed (not I3D's non-negative).
 
-`tiny` is for tests (seconds), `small` the demo (trains in minutes on a laptop CPU) and
+`tiny` is for tests (seconds), `small` the demo (trains in minutes on a laptop CPU),
 `finegym-like` has FineGym's size (4,968 videos, 2048-d, 14 coarse / 99 fine classes; about 3 GB,
-written streaming into the memory-mapped store of `haan data convert` rather than an object array).
+written streaming into the memory-mapped store of `haan data convert` rather than an object array)
+and `fineaction-like` FineAction's (12,614 videos x 100 clips, 4096-d, 14 coarse / 106 fine
+classes; about 10 GB, a float16 store written streaming). `generate(..., num_videos=N)` scales a
+preset down (or up).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from haan.config import Config, config_from_dict, dumps_toml
-from haan.data import save_npy_atomic, write_text_atomic, write_store
+from haan import fileio
+from haan.config import Config, config_from_dict, dumps_toml, load_config
+from haan.data.annotations import ANNOTATION_FILES, annotations_section, write_annotations
+from haan.data.features import STORE_FILES
+from haan.data.store import STORE_FOLDER, prepare_output, write_store
 from haan.errors import InputError
 
-# FineGym's evaluation settings: the paper's fine_gym.toml.
-FINEGYM_EVALUATION = {
-    "tiou_thresholds": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
-    "report_thresholds": [0.1, 0.2, 0.3, 0.4, 0.5],
-    "alpha": 0.1,
-    "kmax_mod_factor": 2,
-}
 FEATURES_FILE = "features.npy"  # object array (tiny, small)
-STORE_FOLDER = "features"       # memory-mapped store (finegym-like)
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,18 @@ class SynthPreset:
     offset_scale: float = 0.5
     background_switch: float = 0.1            # chance per clip that the background changes
     store_features: bool = False              # write the flat store, streaming, not objects
+    store_dtype: str = "float32"
+    evaluation: str = "fine_gym"              # the built-in config whose [evaluation] is used
+    # Videos of a fixed clips_per_video whose durations are lognormal (median s, log sigma, min s,
+    # max s): each video's clip rate is T / duration (FineAction's resampled 100 clips). None:
+    # every video at clips_per_second.
+    video_duration_s: tuple[float, float, float, float] | None = None
+    # > 0: instance counts are Poisson with a gamma-distributed mean of this shape (a negative
+    # binomial: many one-instance videos and a long tail, as FineAction). 0: Poisson.
+    instance_count_shape: float = 0.0
+    # Probabilities of 1, 2, ... distinct fine classes per video (FineAction: mostly one).
+    # (): each instance draws its class among all children of the video's coarse classes.
+    fine_per_video: tuple[float, ...] = ()
 
     @property
     def num_coarse_classes(self) -> int:
@@ -153,6 +165,29 @@ PRESETS: dict[str, SynthPreset] = {
         training=SynthTraining(encoded_feature_size=2048, batch_size=2, clustering_sample_rate=0.1,
                                dropout_rate=0.5, learning_rate=3e-5, epochs=200,
                                num_visual_concepts=500),
+    ),
+    "fineaction-like": SynthPreset(
+        # FineAction's shape: 12,614 videos (8,440 train) of 100 resampled clips, D = 4096, and
+        # its 14 coarse classes with their numbers of fine classes (106 in all).
+        name="fineaction-like", fine_per_coarse=(10, 7, 6, 7, 7, 8, 5, 10, 7, 9, 8, 8, 10, 4),
+        num_atomics=64, atomics_per_coarse=9, feature_size=4096, num_videos=12614,
+        train_fraction=8440 / 12614, clips_per_video=(100, 100), single_instance_fraction=0.0,
+        single_instance_clips=(100, 100), coarse_per_video=(1, 1),
+        # FineAction: videos of median 97 s (5%-95%: 18-460 s); 42% of them with one instance,
+        # median 2, mean 6.5; instances of median 1.3 s with a long tail (95%: 30 s); 89% of the
+        # videos with a single fine class (82% of those with two or more instances). Instances
+        # that do not fit are dropped, so the drawn mean of 10 gives about 6 per video.
+        video_duration_s=(97.0, 0.97, 1.5, 3600.0), instances_per_video=10.0,
+        instance_count_shape=0.33, instance_median_s=1.3, instance_log_sigma=1.7,
+        fine_per_video=(0.815, 0.08, 0.093, 0.012),
+        # action_level * sqrt(D) as finegym-like's 0.4 at D = 2048.
+        action_level=0.3, noise_level=1.0, background_level=0.8, num_background=8,
+        store_features=True, store_dtype="float16", evaluation="fine_action",
+        # The paper's FineAction hyperparameters (fine_action.toml).
+        training=SynthTraining(encoded_feature_size=1024, batch_size=2,
+                               clustering_sample_rate=0.03, dropout_rate=0.3, learning_rate=3e-5,
+                               epochs=50, num_visual_concepts=500, num_top_visual_concepts=5,
+                               fine_to_coarse_pooling="max", lambda_4=1.0),
     ),
 }
 
@@ -237,21 +272,34 @@ def plan_videos(model: SynthModel, seed: int) -> VideoPlan:
     """Lengths, instances and their classes; cheap (no features)."""
     p = model.preset
     rng = np.random.default_rng(_seeds(seed)[1])
-    n, r = p.num_videos, p.clips_per_second
+    n = p.num_videos
     single = rng.random(n) < p.single_instance_fraction
     lengths = np.where(single, rng.integers(p.single_instance_clips[0],
                                             p.single_instance_clips[1] + 1, size=n),
                        rng.integers(p.clips_per_video[0], p.clips_per_video[1] + 1, size=n))
+    if p.video_duration_s is None:
+        ratios = np.full(n, p.clips_per_second, dtype=np.float64)  # (N,) clips per second
+    else:
+        median, sigma, shortest, longest = p.video_duration_s
+        duration = np.clip(np.exp(np.log(median) + sigma * rng.standard_normal(n)), shortest,
+                           longest)
+        ratios = lengths / duration
     # Multi-instance videos get a count proportional to their length, so that the mean over all
     # videos is instances_per_video.
     f = p.single_instance_fraction
     mean_multi = max(1.0, (p.instances_per_video - f) / max(1e-9, 1 - f))
     rate = mean_multi / np.mean(p.clips_per_video)
-    counts = np.where(single, 1, np.maximum(1, rng.poisson(rate * lengths)))
+    mean_count = rate * lengths  # (N,)
+    if p.instance_count_shape > 0:
+        k = p.instance_count_shape
+        mean_count = mean_count * rng.gamma(k, 1.0 / k, size=n)
+    counts = np.where(single, 1, np.maximum(1, rng.poisson(mean_count)))
     children = [np.flatnonzero(model.fine_to_coarse == g) for g in range(p.num_coarse_classes)]
-    gap = 1.0 / r + 0.02  # > one clip: no clip touches two instances, even after rounding
+    fine_choices = np.asarray(p.fine_per_video, dtype=np.float64)  # (F,) P(1..F fine classes)
     labels, segments = [], []
     for i in range(n):  # a loop over videos; each video's instances are vectorized
+        r = ratios[i]
+        gap = 1.0 / r + 0.02  # > one clip: no clip touches two instances, even after rounding
         total = lengths[i] / r - 0.02
         d = np.exp(np.log(p.instance_median_s) + p.instance_log_sigma *
                    rng.standard_normal(counts[i]))
@@ -268,12 +316,15 @@ def plan_videos(model: SynthModel, seed: int) -> VideoPlan:
                                                            p.coarse_per_video[1] + 1))
         coarse = rng.choice(p.num_coarse_classes, size=min(num_coarse, p.num_coarse_classes),
                             replace=False)
-        fine = rng.choice(np.concatenate([children[c] for c in coarse]), size=k)
+        pool = np.concatenate([children[c] for c in coarse])
+        if len(fine_choices):
+            num_fine = 1 + int(rng.choice(len(fine_choices), p=fine_choices / fine_choices.sum()))
+            pool = rng.choice(pool, size=min(num_fine, len(pool)), replace=False)
+        fine = rng.choice(pool, size=k)
         labels.append(np.stack([model.fine_to_coarse[fine], fine], axis=1).astype(np.int64))
         segments.append(seg)
     names = np.array([f"synth_{i:05d}" for i in range(n)])
-    return VideoPlan(names, lengths.astype(np.int64), labels, segments,
-                     np.full(n, r, dtype=np.float64))
+    return VideoPlan(names, lengths.astype(np.int64), labels, segments, ratios)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,7 +335,7 @@ def video_features(model: SynthModel, plan: VideoPlan, i: int, seed: int) -> np.
     """(T_i, D) float32 features of video i; depends only on (model, plan, i, seed)."""
     p = model.preset
     rng = np.random.default_rng(_video_seed(seed, i))
-    T, D, r = int(plan.lengths[i]), p.feature_size, p.clips_per_second
+    T, D, r = int(plan.lengths[i]), p.feature_size, float(plan.sec2clip_ratios[i])
     x = p.noise_level * rng.standard_normal((T, D), dtype=np.float32)  # (T, D)
     x += p.offset_scale * rng.standard_normal(D, dtype=np.float32)
     # Background: a direction per stretch of clips, switching at random clips.
@@ -341,14 +392,10 @@ def preset_config(preset: SynthPreset, out: str | Path) -> Config:
                   "num_fine_classes": preset.num_fine_classes,
                   "max_clips_per_video": preset.max_clips_per_video},
         "features": {"features_path": str(features)},
-        "annotations": {"video_names_path": str(o / "video_names.npy"),
-                        "labels_path": str(o / "labels.npy"),
-                        "segments_path": str(o / "segments.npy"),
-                        "sec2clip_ratios_path": str(o / "sec2clip_ratios.npy"),
-                        "fine_to_coarse_mappings_path": str(o / "fine_to_coarse_mappings.json")},
+        "annotations": annotations_section(o),
         "hyperparameters": {"feature_size": preset.feature_size,
                             **dataclasses.asdict(preset.training)},
-        "evaluation": dict(FINEGYM_EVALUATION),
+        "evaluation": load_config(preset.evaluation).to_dict()["evaluation"],
     }
     return config_from_dict(raw, source=f"synth:{preset.name}")
 
@@ -356,6 +403,8 @@ def preset_config(preset: SynthPreset, out: str | Path) -> Config:
 def config_text(config: Config, preset: SynthPreset, seed: int | None = None) -> str:
     """The config as TOML in the paper's schema (no [haan] section: its defaults apply)."""
     how = f"haan synth --preset {preset.name}" + ("" if seed is None else f" --seed {seed}")
+    if preset.name in PRESETS and preset.num_videos != PRESETS[preset.name].num_videos:
+        how += f" --num-videos {preset.num_videos}"
     tables = {k: v for k, v in config.to_dict().items() if k != "haan"}
     return (f"# Synthetic dataset written by `{how}`.\n"
             "# Paths are relative to the working directory haan synth ran in.\n"
@@ -364,45 +413,66 @@ def config_text(config: Config, preset: SynthPreset, seed: int | None = None) ->
 
 def _object_array(items: list[np.ndarray]) -> np.ndarray:
     out = np.empty(len(items), dtype=object)
-    for i, x in enumerate(items):  # element-wise, so numpy never stacks equal-shaped items
+    for i, x in enumerate(items):  # element-wise, so numpy never stacks equal-shaped (T, D) items
         out[i] = x
     return out
 
 
-def generate(out: str | Path, preset: str | SynthPreset = "small", seed: int = 0) -> Path:
-    """Write the dataset, `config.toml` and `synth.json` into `out`; returns the config's path."""
+def output_files(preset: SynthPreset) -> list[str]:
+    """What `generate` writes into its folder, relative to it."""
+    features = ([f"{STORE_FOLDER}/{name}" for name in STORE_FILES] if preset.store_features
+                else [FEATURES_FILE])
+    return [*features, *ANNOTATION_FILES.values(), "synth.json", "config.toml"]
+
+
+# Settings that only some presets use: synth.json records them only where they differ from their
+# defaults, so that the record of a preset that does not use them stays byte for byte the same.
+OPTIONAL_SETTINGS = ("store_dtype", "evaluation", "video_duration_s", "instance_count_shape",
+                     "fine_per_video")
+
+
+def preset_record(preset: SynthPreset) -> dict:
+    """The preset as synth.json records it."""
+    defaults = {f.name: f.default for f in dataclasses.fields(SynthPreset)}
+    return {k: v for k, v in dataclasses.asdict(preset).items()
+            if not (k in OPTIONAL_SETTINGS and v == defaults[k])}
+
+
+def generate(out: str | Path, preset: str | SynthPreset = "small", seed: int = 0,
+             overwrite: bool = False, num_videos: int | None = None) -> Path:
+    """Write the dataset, `config.toml` and `synth.json` into `out`; returns the config's path.
+    A folder that already holds any of these files is refused unless `overwrite`. `num_videos`
+    scales the preset to that many videos (the same fraction of them training)."""
     if isinstance(preset, str):
         preset = get_preset(preset)
-    o = Path(out)
-    if o.exists() and not o.is_dir():
-        raise InputError(f"{o}: exists and is not a folder")
-    o.mkdir(parents=True, exist_ok=True)
+    if num_videos is not None:
+        if num_videos < 2:
+            raise InputError(f"--num-videos {num_videos}: expected an integer >= 2")
+        preset = dataclasses.replace(preset, num_videos=num_videos)
+    o = prepare_output(out, output_files(preset), overwrite)
     model = build_model(preset, seed)
     plan = plan_videos(model, seed)
     config = preset_config(preset, out)
 
     if preset.store_features:
         write_store(o / STORE_FOLDER, plan.video_names, plan.lengths, preset.feature_size,
-                    iter_features(model, plan, seed), source=f"synth:{preset.name}")
+                    iter_features(model, plan, seed), dtype=preset.store_dtype,
+                    source=f"synth:{preset.name}", overwrite=overwrite)
     else:
-        save_npy_atomic(o / FEATURES_FILE, _object_array(list(iter_features(model, plan, seed))))
-    save_npy_atomic(o / "video_names.npy", plan.video_names)
-    save_npy_atomic(o / "labels.npy", _object_array([x.tolist() for x in plan.labels]))
-    save_npy_atomic(o / "segments.npy", _object_array([x.tolist() for x in plan.segments]))
-    save_npy_atomic(o / "sec2clip_ratios.npy", plan.sec2clip_ratios)
-    mapping = {str(c): int(g) for c, g in enumerate(model.fine_to_coarse)}
-    write_text_atomic(o / "fine_to_coarse_mappings.json", json.dumps(mapping, indent=1) + "\n")
+        fileio.write_npy(o / FEATURES_FILE, _object_array(list(iter_features(model, plan, seed))))
+    write_annotations(o, plan.video_names, plan.labels, plan.segments, plan.sec2clip_ratios,
+                      model.fine_to_coarse)
     record = {
-        "generator": "haan.synth", "preset": dataclasses.asdict(preset), "seed": seed,
+        "generator": "haan.synth", "preset": preset_record(preset), "seed": seed,
         "coarse_pools": [list(x) for x in model.coarse_pools],
         "fine_sequences": [list(x) for x in model.sequences],
         "fine_to_coarse": model.fine_to_coarse.tolist(),
     }
-    write_text_atomic(o / "synth.json", json.dumps(record, indent=1) + "\n")
-    write_text_atomic(o / "config.toml", config_text(config, preset, seed))
+    fileio.write_json(o / "synth.json", record)
+    fileio.write_text(o / "config.toml", config_text(config, preset, seed))
     return o / "config.toml"
 
 
 __all__ = ["PRESETS", "SynthModel", "SynthPreset", "SynthTraining", "VideoPlan", "build_model",
-           "generate", "get_preset", "iter_features", "plan_videos", "preset_config",
-           "video_features"]
+           "generate", "get_preset", "iter_features", "output_files", "plan_videos",
+           "preset_config", "preset_record", "video_features"]

@@ -1,0 +1,35 @@
+"""Datasets in the paper's format: per-video features in four layouts, the five annotation files,
+their validation, the split and padded batches, the memory-mapped feature store, and the figures of
+`haan data info`.
+
+    features     the layouts on disk, read without loading a dense file whole; the scan for NaN,
+                 inf and impossible magnitudes
+    annotations  the five files, label and segment checks
+    dataset      Dataset, Instances, split_indices, load_dataset
+    store        write_store, convert_features (`haan data convert`)
+    info         dataset_info, format_info (`haan data info`)
+    importers    import_activitynet (`haan data import activitynet`)
+    export       export_ground_truth, ground_truth_json (`haan data export-gt`)
+
+The names below are the package's interface; `from haan.data import load_dataset, Dataset` is
+how the rest of haan uses it.
+"""
+
+from haan.data.annotations import Annotations, load_annotations
+from haan.data.dataset import Dataset, Instances, load_dataset, split_indices
+from haan.data.features import (
+    DenseFeatures, FeatureStore, FlatStoreFeatures, FolderFeatures, ObjectArrayFeatures,
+    open_features,
+)
+from haan.data.export import export_ground_truth, ground_truth_json
+from haan.data.importers import ImportSummary, import_activitynet
+from haan.data.info import dataset_info, format_info
+from haan.data.store import convert_features, write_store
+
+__all__ = [
+    "Annotations", "Dataset", "DenseFeatures", "FeatureStore", "FlatStoreFeatures",
+    "FolderFeatures", "ImportSummary", "Instances", "ObjectArrayFeatures", "convert_features",
+    "dataset_info", "export_ground_truth", "format_info", "ground_truth_json",
+    "import_activitynet", "load_annotations", "load_dataset", "open_features", "split_indices",
+    "write_store",
+]
