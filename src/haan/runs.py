@@ -111,7 +111,7 @@ def run_training(
             raise InputError("--exp-name: needed with torchrun (every process must name the same "
                              "run folder)")
         show = progress and sys.stderr.isatty() and procs.main
-        dataset = load_dataset(config)  # TODO(merge): progress=show
+        dataset = load_dataset(config, progress=show)
         dev = resolve_device(device)
         check_model_fits(config, dev, training=True)
         run_dir = run_dir_for(config, output_dir, exp_name, dataset_folder)
@@ -145,7 +145,7 @@ def run_evaluation(
     (per-class AP) under EVAL_OUTPUTS' names (PAPER_EVAL_OUTPUTS' for the paper's main.py)."""
     config = load_config(config_name, overrides)
     show = progress and sys.stderr.isatty()
-    dataset = load_dataset(config)  # TODO(merge): progress=show
+    dataset = load_dataset(config, progress=show)
     dev = resolve_device(device)
     check_model_fits(config, dev, training=False)
     names = PAPER_EVAL_OUTPUTS if paper_names else EVAL_OUTPUTS
