@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import threading
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -21,7 +22,9 @@ from haan.data import FlatStoreFeatures
 from haan.errors import DataWarning, InputError
 from haan.video.decode import VideoFrames
 from haan.video.extract import (
+    Cancelled,
     ClipBatch,
+    VideoClips,
     build_network,
     extract_video,
     extract_videos,
@@ -117,6 +120,16 @@ def test_rgb_and_flow(tmp_path):
     assert np.allclose(features[:, :1024], rgb_only, rtol=1e-4, atol=1e-5)  # RGB first
 
 
+def test_a_stop_event_cancels_decoding_at_the_next_frame(ten_seconds):
+    stop = threading.Event()
+    clips = iter(VideoClips(ten_seconds, GridSpec(24, 16, 16), flow=False, batch_size=1, stop=stop,
+                            **SMALL))
+    assert next(clips).rgb.shape == (1, 16, 32, 32, 3)
+    stop.set()
+    with pytest.raises(Cancelled):
+        next(clips)
+
+
 def test_build_network_arguments(tmp_path):
     with pytest.raises(InputError, match="^--weights-rgb: required"):
         build_network("rgb")
@@ -187,6 +200,7 @@ def test_bad_inputs_among_many_videos(tmp_path, rgb_network):
         extract_videos([good, broken, constant_rate(tmp_path / "late.mp4", 2, 10)], tmp_path / "o4",
                        spec, rgb_network, "cpu", workers=3, **SMALL)
     assert (tmp_path / "o4" / "good.npy").is_file() and not (tmp_path / "o4" / "late.npy").exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("haan-decode")]
     with pytest.raises(InputError, match="--workers 0: must be at least 1"):
         extract_videos([good], tmp_path / "o5", spec, rgb_network, "cpu", workers=0, **SMALL)
 

