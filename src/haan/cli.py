@@ -145,7 +145,52 @@ def build_parser() -> argparse.ArgumentParser:
     _add_torch_args(p)
     p.set_defaults(handler=_cmd_evaluate)
     _add_plot_commands(sub)
+
+    # -- features from video files (haan.video) -------------------------------------------------
+    p = sub.add_parser("extract", help="I3D clip features of video files, with their clip grids")
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (any format FFmpeg reads)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="writes <id>.npy (T, D) and <id>.json (the clip grid) per video")
+    p.add_argument("--fps", type=float, default=24.0, help="frames per second to resample to (default 24)")
+    p.add_argument("--clip-frames", type=int, default=16, help="frames per clip (default 16)")
+    p.add_argument("--stride", type=int, default=16, help="frames from one clip to the next (default 16)")
+    p.add_argument("--streams", choices=["rgb", "rgb+flow"], default="rgb",
+                   help="rgb: 1024-d features; rgb+flow: 2048-d, with TV-L1 optical flow (slow)")
+    p.add_argument("--weights-rgb", metavar="FILE", help="I3D RGB weights (rgb_imagenet.pt)")
+    p.add_argument("--weights-flow", metavar="FILE", help="I3D flow weights (flow_imagenet.pt)")
+    p.add_argument("--random-weights", action="store_true",
+                   help="an untrained network, for tests and smoke runs (its features mean nothing)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
+    p.add_argument("--workers", type=int, default=1, help="threads decoding videos ahead (default 1)")
+    p.add_argument("--store", action="store_true",
+                   help="write one feature store (haan data convert's layout) instead of <id>.npy files")
+    p.add_argument("--overwrite", action="store_true", help="replace files already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_cmd_extract)
     return parser
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from haan.video.decode import import_av
+
+    import_av()  # a missing PyAV is one line, before any work
+    from haan.video.extract import build_network, extract_videos
+    from haan.video.grid import GridSpec
+
+    spec = GridSpec(args.fps, args.clip_frames, args.stride)
+    network = build_network(args.streams, args.weights_rgb, args.weights_flow,
+                            args.random_weights, args.seed)
+    results = extract_videos(args.videos, args.out, spec, network, args.device, store=args.store,
+                             overwrite=args.overwrite, workers=args.workers,
+                             batch_size=args.batch_size, progress=not args.quiet and sys.stderr.isatty())
+    clips = sum(grid.num_clips for _, grid in results)
+    layout = "a feature store" if args.store else "<id>.npy files"
+    print(f"wrote the {args.streams} features of {len(results)} video(s) ({clips} clips, "
+          f"D = {network.feature_dim}, {spec.clips_per_second:g} clips per second) to {args.out} "
+          f"as {layout}, with their clip grids <id>.json")
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------
