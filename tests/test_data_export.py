@@ -100,7 +100,7 @@ def test_thumos14_imports_loads_and_round_trips(thumos14, tmp_path):
     (tmp_path / "pred.json").write_text(json.dumps(perfect))
     report = activitynet.evaluate_files(tmp_path / "gt.json", tmp_path / "pred.json",
                                         subset="test")
-    assert report.mAP == [1.0] * 10 and report.num_ground_truths == sum(
+    assert report.metrics.mAP.tolist() == [1.0] * 10 and report.num_ground_truths == sum(
         len(e["annotations"]) for e in exported.values() if e["subset"] == "test")
 
     # Re-imported with the exported taxonomy: the same files.

@@ -63,8 +63,18 @@ def start(device_name: str) -> tuple[Processes, str]:
     elif device_name == "auto":
         device_name = "cpu"
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo",
-                                timeout=datetime.timedelta(minutes=30))
+        timeout = datetime.timedelta(minutes=30)
+        # torchrun's agent (or rank 0) holds the key-value store. The keys of a worker group
+        # that torchrun restarted after a failure go under a prefix of their own: otherwise the
+        # new processes can read the addresses their dead predecessors left there.
+        agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() == "true"
+        store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]),
+                              procs.world_size, is_master=not agent_store and procs.rank == 0,
+                              timeout=timeout)
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=timeout, rank=procs.rank,
+                                world_size=procs.world_size,
+                                store=dist.PrefixStore(f"haan/attempt_{attempt}", store))
     return procs, device_name
 
 

@@ -182,7 +182,7 @@ def build_network(streams: str = "rgb", weights_rgb: str | Path | None = None,
 
 
 def _device(device: str | torch.device) -> torch.device:
-    from haan.train import resolve_device
+    from haan.runs import resolve_device
 
     return device if isinstance(device, torch.device) else resolve_device(device)
 
@@ -289,7 +289,7 @@ def video_ids(videos: Sequence[str | Path]) -> list[str]:
 
 def output_paths(out_dir: str | Path, ids: Sequence[str], store: bool) -> list[Path]:
     """Every file `extract_videos` writes into out_dir."""
-    from haan.data import STORE_FILES
+    from haan.data.features import STORE_FILES
 
     out = Path(out_dir)
     features = [out / name for name in STORE_FILES] if store else [out / f"{i}.npy" for i in ids]
