@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from haan.config import load_config
-from haan.model import HAAN, Block, ModelOutput, RowShard, dropout
+from haan.model import HAAN, Block, ModelOutput, RowShard, dropout, fast_keep_probability
 
 D, H, C, K = 12, 10, 5, 7
 
@@ -98,6 +98,41 @@ def test_sharded_dropout_takes_its_rows_of_the_whole_batch_mask() -> None:
     torch.manual_seed(5)
     empty = dropout(x[:0], 0.5, True, RowShard(100, 100, 100))  # a process without rows
     assert empty.shape == (0, 24) and torch.equal(torch.rand(2), after)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.3, 0.7])
+def test_fast_dropout_keep_rate_scaling_and_seed(p: float) -> None:
+    x = torch.ones(500, 2048)  # a million elements
+    torch.manual_seed(2)
+    y = dropout(x, p, True, fast=True)
+    keep = fast_keep_probability(p)
+    assert abs(keep - (1 - p)) <= 2 ** -17
+    kept = y != 0
+    # Binomial keep rate: within 5 standard deviations.
+    n = x.numel()
+    assert abs(kept.float().mean().item() - keep) < 5 * (keep * (1 - keep) / n) ** 0.5
+    assert torch.equal(y[kept], torch.full_like(y[kept], 1 / keep))  # scaling 1 / keep, E = 1
+    # Masks are independent across columns and rows: no correlation between neighbours.
+    a, b = kept[:, :-1].float(), kept[:, 1:].float()
+    corr = ((a - a.mean()) * (b - b.mean())).mean() / (a.std() * b.std())
+    assert abs(corr.item()) < 5 / n ** 0.5
+    torch.manual_seed(2)
+    assert torch.equal(dropout(x, p, True, fast=True), y)  # the seed reproduces
+    torch.manual_seed(3)
+    assert not torch.equal(dropout(x, p, True, fast=True), y)
+
+
+def test_fast_dropout_shards_like_the_torch_stream() -> None:
+    x = torch.randn(90, 20)  # 90 * 20 is not a multiple of 4: the last word is partly used
+    torch.manual_seed(5)
+    whole = dropout(x, 0.3, True, fast=True)
+    after = torch.rand(2)
+    parts = []
+    for start, stop in ((0, 33), (33, 90)):
+        torch.manual_seed(5)
+        parts.append(dropout(x[start:stop], 0.3, True, RowShard(90, start, stop), fast=True))
+        assert torch.equal(torch.rand(2), after)
+    assert torch.equal(torch.cat(parts), whole)
 
 
 def test_haan_forward_chain_and_shapes() -> None:
