@@ -22,9 +22,9 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 demo: setup
-	$(BIN)/haan synth --out $(DEMO)/data --preset small --seed 0
-	$(BIN)/haan train --config $(DEMO)/data/config.toml --output-dir $(DEMO)/runs --exp-name demo --seed 1
-	$(BIN)/haan evaluate --config $(DEMO)/data/config.toml --models-dir $(DEMO)/runs/Synthetic/demo --output-dir $(DEMO)/eval
+	$(BIN)/haan synth --out $(DEMO)/data --preset small --seed 0 --overwrite
+	$(BIN)/haan train --config $(DEMO)/data/config.toml --output-dir $(DEMO)/runs --exp-name demo --seed 1 --overwrite
+	$(BIN)/haan evaluate --config $(DEMO)/data/config.toml --models-dir $(DEMO)/runs/Synthetic/demo --output-dir $(DEMO)/eval --overwrite
 
 bench: setup
 	$(BIN)/python benchmarks/bench_eval.py
