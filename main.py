@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         out = Path(args.output_dir) / args.dataset / args.exp_name
         return run_guarded(lambda: run_evaluation(
             config, models_dir=args.input_models_dir, output_dir=out, device=args.device,
-            paper_names=True), "main.py")
+            paper_names=True, plots=False), "main.py")
     return run_guarded(lambda: run_training(
         config, output_dir=args.output_dir, exp_name=args.exp_name, seed=args.seed,
         device=args.device, init_models_dir=args.input_models_dir or None,

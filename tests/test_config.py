@@ -244,6 +244,8 @@ def test_overrides_are_typed():
                               "got 1"),
     ("haan.class_names_path=names.txt", "builtin:fine_gym: [haan] class_names_path: expected the "
                                         "path of a .json file, or \"\", got 'names.txt'"),
+    ("haan.clip_grid_path=grid.toml", "builtin:fine_gym: [haan] clip_grid_path: expected the "
+                                      "path of a .json file, or \"\", got 'grid.toml'"),
 ])
 def test_bad_overrides(override, message):
     with pytest.raises(InputError) as err:

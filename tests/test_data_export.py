@@ -5,6 +5,7 @@ same segments and labels, scores a perfect detector at 100% and re-imports to th
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,10 +32,16 @@ R = 25 / 16  # THUMOS14 I3D: 25 fps, 16-frame clips
 
 @pytest.fixture
 def thumos14(tmp_path) -> dict:
+    return write_thumos14(tmp_path)
+
+
+def write_thumos14(folder: Path) -> dict:
     """THUMOS14 as weakly-supervised repositories ship it: subsets "validation" (200 videos,
-    training) and "test" (210), string segments, no durations; stand-in features, D = 8."""
+    training) and "test" (210), string segments, no durations; stand-in features, D = 8.
+    Written into `folder`: features/<id>.npy, thumos14.json (the ground truth), groups.json (a
+    coarse class for each label)."""
     rng = np.random.default_rng(14)
-    feats = tmp_path / "features"
+    feats = folder / "features"
     feats.mkdir()
     database = {}
     names = [f"video_validation_{k:07d}" for k in range(1, 201)]
@@ -53,9 +60,9 @@ def thumos14(tmp_path) -> dict:
                     anns.append({"segment": seg, "label": "Diving"})
         database[name] = {"subset": "validation" if "validation" in name else "test",
                           "annotations": anns}
-    gt = tmp_path / "thumos14.json"
+    gt = folder / "thumos14.json"
     gt.write_text(json.dumps({"database": database}))
-    mapping = tmp_path / "groups.json"
+    mapping = folder / "groups.json"
     mapping.write_text(json.dumps({c: g for g, cs in GROUPS.items() for c in cs}))
     return {"gt": gt, "features": feats, "database": database, "mapping": mapping}
 

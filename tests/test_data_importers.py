@@ -198,6 +198,9 @@ def test_clip_grid_files_beside_the_features(tmp_path):
     assert summary.grid == (f"the clip-grid files: 1.5 clips/s ({len(kept) - 1} videos), "
                             "1.25 clips/s (1 videos)")
     check_against_the_json(summary.config_path, src, PARENT, rates)
+    # Two extraction grids: none is recorded for haan predict.
+    assert summary.extraction_grid is None and not (tmp_path / "out" / "clip_grid.json").exists()
+    assert load_config(summary.config_path).haan.clip_grid_path == ""
 
     # An option overrides the files; a disagreement is one counted warning.
     with warnings.catch_warnings(record=True) as caught:
@@ -215,6 +218,39 @@ def test_clip_grid_files_beside_the_features(tmp_path):
         f"{T3 / 1.25 * 1.5:.1f})"]
     check_against_the_json(tmp_path / "out2" / "config.toml", src, PARENT,
                            {v: 1.5 for v in database})
+
+
+def test_one_extraction_grid_is_recorded(tmp_path, capsys):
+    """Every video's clip-grid file names 25 fps, 16-frame clips every 16 frames, RGB+flow: the
+    import records that grid (clip_grid.json, [haan] clip_grid_path) for haan predict; a rate
+    option other than fps / stride records nothing."""
+    src = write_activitynet(tmp_path / "src", durations=False)
+    for name, x in src["arrays"].items():
+        (file,) = src["features"].glob(f"*{name}.*")
+        grid = {"fps": 25, "clip_frames": 16, "stride": 16, "clips_per_second": R,
+                "duration": len(x) / R, "frames": 16 * len(x), "num_clips": len(x),
+                "feature_dim": 6, "streams": "rgb+flow"}
+        file.with_suffix(".json").write_text(json.dumps(grid))
+    summary = import_activitynet(src["gt"], src["features"], tmp_path / "out")
+    recorded = {"fps": 25.0, "clip_frames": 16, "stride": 16, "streams": "rgb+flow",
+                "clips_per_second": R, "feature_dim": 6}
+    assert summary.extraction_grid == recorded
+    assert json.loads((tmp_path / "out" / "clip_grid.json").read_text()) == recorded
+    assert load_config(summary.config_path).haan.clip_grid_path == str(tmp_path / "out" /
+                                                                        "clip_grid.json")
+    from haan.cli import main
+
+    assert main(["data", "import", "activitynet", "--annotations", str(src["gt"]), "--features",
+                 str(src["features"]), "--out", str(tmp_path / "cli")]) == 0
+    assert (f"extraction grid: 25 fps, 16-frame clips every 16 frames, rgb+flow; recorded in "
+            f"{tmp_path / 'cli' / 'clip_grid.json'} for haan predict on video files\n"
+            in capsys.readouterr().out)
+    with warnings.catch_warnings(record=True) as caught:  # the grid files disagree: warned
+        warnings.simplefilter("always")
+        again = import_activitynet(src["gt"], src["features"], tmp_path / "other",
+                                   clips_per_second=1.5)
+    assert "disagrees with --clips-per-second" in str(caught[0].message)
+    assert again.extraction_grid is None and not (tmp_path / "other" / "clip_grid.json").exists()
 
 
 def test_feature_length_disagreeing_with_the_duration_warns(tmp_path):

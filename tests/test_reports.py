@@ -109,3 +109,21 @@ def test_nan_is_null_in_valid_json():
     assert got["mAP"] == [None] and got["average_mAP"] is None
     assert json.loads(json.dumps(got, allow_nan=False)) == got
     assert "nan" in reports.format_table(none)
+
+
+def test_detections_json_lists_each_video_by_score_with_class_names():
+    from haan.postprocess import Detections
+
+    d = Detections(video=np.array([1, 0, 1, 1]), label=np.array([0, 2, 1, 2]),
+                   start=np.array([0.0, 1.5, 2.0, 4.0]), end=np.array([1.0, 3.0, 2.5, 8.0]),
+                   score=np.array([0.5, 0.25, 0.75, 0.5]))
+    assert reports.listing_order(d).tolist() == [1, 2, 0, 3]   # equal scores keep their order
+    got = reports.detections_json(d, ["v0", "v1", "v2"], ["a", "b", "c"])
+    assert got == {"version": "haan", "external_data": {}, "results": {
+        "v0": [{"label": "c", "score": 0.25, "segment": [1.5, 3.0]}],
+        "v1": [{"label": "b", "score": 0.75, "segment": [2.0, 2.5]},
+               {"label": "a", "score": 0.5, "segment": [0.0, 1.0]},
+               {"label": "c", "score": 0.5, "segment": [4.0, 8.0]}],
+        "v2": []}}
+    ids = reports.detections_json(d, ["v0", "v1", "v2"])
+    assert [x["label"] for x in ids["results"]["v1"]] == ["1", "0", "2"]

@@ -27,7 +27,9 @@ def test_papers_command_line(tiny_dataset, tmp_path):
                            "--output-dir", str(tmp_path), "--device", "cpu"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "FineGym" / "q" / "results.csv").is_file()
+    # The paper's file names, and no figure.
+    assert sorted(p.name for p in (tmp_path / "FineGym" / "q").iterdir()) == [
+        "detections.json", "per_class_ap.json", "results.csv"]
     done = subprocess.run([*env_cmd, "--evaluation-only"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2 and "--input-models-dir" in done.stderr
 

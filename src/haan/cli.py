@@ -31,6 +31,15 @@ def _add_torch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", metavar="RUN_DIR",
+                   help="a run folder of haan train: its best checkpoints and its config.toml")
+    p.add_argument("--models-dir", metavar="DIR",
+                   help="instead of --run: a folder with encoder.pkl and fine_level_classifier.pkl "
+                        "(the paper's, or any), with --config")
+    _add_config_args(p, required=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from haan import __version__
 
@@ -139,12 +148,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models-dir", required=True, metavar="DIR",
                    help="folder with encoder.pkl and fine_level_classifier.pkl")
     p.add_argument("--output-dir", default=None, metavar="DIR",
-                   help="where eval_results.csv, eval_detections.json and eval_report.json go "
-                        "(default: the models folder)")
+                   help="where eval_results.csv, eval_detections.json, eval_report.json and "
+                        "eval_ap.png go (default: the models folder)")
     p.add_argument("--overwrite", action="store_true", help="replace earlier evaluation outputs there")
+    p.add_argument("--no-plots", action="store_true",
+                   help="do not draw eval_ap.png (mAP against tIoU and per-class AP)")
     _add_torch_args(p)
     p.set_defaults(handler=_cmd_evaluate)
     _add_plot_commands(sub)
+
+    p = sub.add_parser(
+        "predict", help="detections for new videos (features or video files) from a trained run",
+        description="Detect actions in videos nobody labelled, with a trained run's best "
+                    "checkpoints: ActivityNet results JSON (class names as labels), a summary per "
+                    "video, optionally each video's clip scores, figure and subtitles.")
+    p.add_argument("inputs", nargs="+", metavar="PATH",
+                   help="<id>.npy (T, D) or <id>.csv features of one video, a folder of them, a "
+                        "feature store, or a video file (.mp4, .mkv, .mov, .avi, .webm, ...: "
+                        "extracted first)")
+    _add_model_args(p)
+    p.add_argument("--out", required=True, metavar="DETECTIONS.json")
+    p.add_argument("--clips-per-second", type=float, default=None, metavar="R",
+                   help="clip rate of features without a clip-grid file <id>.json beside them "
+                        "(e.g. 25 fps / 16 frames = 1.5625; default: the run's dataset rate, when "
+                        "it has one)")
+    durations = p.add_mutually_exclusive_group()
+    durations.add_argument("--durations", metavar="FILE.json",
+                           help='{"id": seconds}: for features resampled to a fixed length, '
+                                "clips per second = T / duration")
+    durations.add_argument("--annotations", metavar="GT.json",
+                           help="an ActivityNet-style file: its durations as --durations, and "
+                                "the ground truth it gives drawn in the --plot figures")
+    p.add_argument("--scores-dir", metavar="DIR",
+                   help="write each video's (T, C) clip scores as <id>.npy")
+    p.add_argument("--plot", metavar="DIR", help="draw each video's timeline as <id>.png")
+    p.add_argument("--srt", metavar="DIR", help="write each video's detections as subtitles <id>.srt")
+    video = p.add_argument_group("video files", "how video files are turned into features: by "
+                                 "default the grid the run's dataset was extracted on")
+    video.add_argument("--fps", type=float, default=None)
+    video.add_argument("--clip-frames", type=int, default=None)
+    video.add_argument("--stride", type=int, default=None)
+    video.add_argument("--streams", choices=["rgb", "rgb+flow"], default=None)
+    video.add_argument("--weights-rgb", metavar="FILE", help="I3D RGB weights (rgb_imagenet.pt)")
+    video.add_argument("--weights-flow", metavar="FILE", help="I3D flow weights (flow_imagenet.pt)")
+    video.add_argument("--random-weights", action="store_true",
+                       help="an untrained I3D, for tests and smoke runs (its features mean nothing)")
+    video.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
+    video.add_argument("--batch-size", type=int, default=8, help="clips per I3D forward pass")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _add_torch_args(p)
+    p.set_defaults(handler=_cmd_predict)
 
     # -- features from video files (haan.video) -------------------------------------------------
     p = sub.add_parser("extract", help="I3D clip features of video files, with their clip grids")
@@ -256,6 +309,11 @@ def _cmd_data_import_activitynet(args: argparse.Namespace) -> int:
     print(f"instances: {len(train.fine)} training, {len(test.fine)} test")
     print(f"classes: {d.num_fine_classes} fine, {d.num_coarse_classes} coarse, {s.hierarchy}")
     print(f"features: D = {d.feature_size}, {d.features.num_clips} clips, store {d.features.path}")
+    if s.extraction_grid is not None:
+        g = s.extraction_grid
+        print(f"extraction grid: {g['fps']:g} fps, {g['clip_frames']}-frame clips every "
+              f"{g['stride']} frames, {g['streams']}; recorded in {d.config.haan.clip_grid_path} "
+              "for haan predict on video files")
     print(f"wrote {s.config_path}; train with: haan train --config {s.config_path}")
     return 0
 
@@ -283,6 +341,31 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from haan.predict import VideoOptions, format_summary, run_prediction
+    from haan.runs import set_threads
+
+    set_threads(args.threads)
+    report = run_prediction(
+        args.inputs, args.out, run=args.run, models_dir=args.models_dir, config=args.config,
+        overrides=args.overrides, clips_per_second=args.clips_per_second,
+        durations=args.durations, annotations=args.annotations, scores_dir=args.scores_dir,
+        plot_dir=args.plot, srt_dir=args.srt, device=args.device, overwrite=args.overwrite,
+        progress=not args.quiet and sys.stderr.isatty(),
+        video_options=VideoOptions(args.fps, args.clip_frames, args.stride, args.streams,
+                                   args.weights_rgb, args.weights_flow, args.random_weights,
+                                   args.seed, args.batch_size))
+    p = report.prediction
+    print(format_summary(p.summaries, report.predictor.class_names))
+    epoch = report.predictor.epoch
+    print(f"{len(p.names)} videos, {len(p.detections)} detections with the checkpoints of "
+          f"{report.predictor.models_dir}" + (f" (epoch {epoch})" if epoch is not None else ""))
+    what = {"scores": "clip scores <id>.npy", "plots": "figures <id>.png", "srt": "subtitles <id>.srt"}
+    print(f"wrote {report.out}"
+          + "".join(f"; {what[key]} in {folder}" for key, folder in report.written.items()))
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from haan.runs import run_training, set_threads
 
@@ -302,12 +385,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     run_evaluation(
         args.config, args.overrides, models_dir=args.models_dir, output_dir=args.output_dir,
         device=args.device, progress=not args.quiet, overwrite=args.overwrite,
+        plots=not args.no_plots,
     )
     return 0
 
 
 # ----------------------------------------------------------------------------------------------
-# Figures: `haan plot training|ap` (matplotlib is imported by the handlers only)
+# Figures: `haan plot training|ap|video` (matplotlib is imported by the handlers only)
 
 
 def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
@@ -329,6 +413,22 @@ def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
     q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     q.set_defaults(handler=_cmd_plot_ap)
+    q = plot_sub.add_parser("video", help="one video's clip scores, detections and ground truth",
+                            description="Score one video with a trained run and draw its clip "
+                                        "scores over time for its ground-truth and top predicted "
+                                        "classes, its detections and its ground-truth segments.")
+    _add_model_args(q)
+    which = q.add_mutually_exclusive_group(required=True)
+    which.add_argument("--video", metavar="NAME", help="a video of the config's dataset")
+    which.add_argument("--features", metavar="FILE",
+                       help="<id>.npy or <id>.csv features of another video")
+    q.add_argument("--clips-per-second", type=float, default=None, metavar="R",
+                   help="with --features: its clip rate, when no <id>.json clip grid is beside it "
+                        "and the run's dataset has no single rate")
+    q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
+    q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _add_torch_args(q)
+    q.set_defaults(handler=_cmd_plot_video)
 
 
 def _cmd_plot_training(args: argparse.Namespace) -> int:
@@ -343,6 +443,19 @@ def _cmd_plot_ap(args: argparse.Namespace) -> int:
     from haan.plots import plot_ap_report
 
     plot_ap_report(args.report, args.out, overwrite=args.overwrite)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_plot_video(args: argparse.Namespace) -> int:
+    from haan.predict import plot_run_video
+    from haan.runs import set_threads
+
+    set_threads(args.threads)
+    plot_run_video(args.out, run=args.run, models_dir=args.models_dir, config=args.config,
+                   overrides=args.overrides, video=args.video, features=args.features,
+                   clips_per_second=args.clips_per_second, device=args.device,
+                   overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty())
     print(f"wrote {args.out}")
     return 0
 

@@ -123,6 +123,10 @@ class HaanSection:
     # A JSON file {"fine": [C names], "coarse": [G names]} (written by `haan data import`): the
     # names detections, reports and plots use. "": the class ids, as strings.
     class_names_path: str = ""
+    # A JSON file {"fps", "clip_frames", "stride", "streams", "feature_dim"} (written by `haan data
+    # import` when every video's clip-grid file agrees): how `haan predict` extracts the features of
+    # a video file for this dataset's models. "": not recorded (predict then needs --fps etc.).
+    clip_grid_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -360,6 +364,8 @@ def _validate(c: Config) -> None:
           x.dropout_masks)
     check(x.class_names_path == "" or x.class_names_path.endswith(".json"), "haan",
           "class_names_path", 'the path of a .json file, or ""', x.class_names_path)
+    check(x.clip_grid_path == "" or x.clip_grid_path.endswith(".json"), "haan",
+          "clip_grid_path", 'the path of a .json file, or ""', x.clip_grid_path)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -510,7 +510,13 @@ def read_ap_report(path: str | Path) -> tuple[APCurves, APCurves | None, dict[st
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    report = read_json(path)
+    return ap_report_curves(read_json(path), path)
+
+
+def ap_report_curves(report: Any, path: str | Path = "<report>"
+                     ) -> tuple[APCurves, APCurves | None, dict[str, str] | None]:
+    """`read_ap_report` of a report already read (e.g. `haan.reports.report_json`'s dict); `path`
+    names it in errors."""
     fine = _ap_curves(path, report, "")
     coarse = _ap_curves(path, report["coarse"], "coarse") if report.get("coarse") is not None else None
     mapping = report.get("fine_to_coarse")
@@ -573,7 +579,7 @@ def plot_compare(tiou_thresholds: np.ndarray, runs: Mapping[str, np.ndarray], ti
 
 
 __all__ = [
-    "APCurves", "FORMATS", "TrainingCurves", "best_epoch", "figure_format", "per_class_order",
+    "APCurves", "FORMATS", "TrainingCurves", "ap_report_curves", "best_epoch", "figure_format", "per_class_order",
     "plot_ap", "plot_ap_report", "plot_compare", "plot_training", "plot_training_run", "plot_video",
     "read_ap_report", "read_training_curves", "save_figure", "shown_video_classes",
 ]

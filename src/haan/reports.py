@@ -1,5 +1,6 @@
 """Detection-mAP reports, the same for `haan evaluate`, `haan train` and `haan eval-detections`:
-the paper's results.csv, the printed mAP table and the report JSON.
+the paper's results.csv, the printed mAP table and the report JSON; and the detections JSON of
+`haan evaluate` and `haan predict` (ActivityNet's results format).
 
 The report JSON (values are fractions; NaN is null):
 
@@ -16,17 +17,14 @@ No torch here: `haan eval-detections` imports this module.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from haan.config import Config
 from haan.fileio import json_ready, write_csv
 from haan.metrics import DetectionMetrics
-
-if TYPE_CHECKING:  # haan.evaluate imports torch
-    from haan.data import Dataset
-    from haan.evaluate import EvaluationResult
+from haan.postprocess import Detections
 
 # ----------------------------------------------------------------------------------------------
 # results.csv: `epoch,mAP@<t>,...,avg.mAP` in percent, the paper's file
@@ -138,20 +136,31 @@ def report_json(metrics: DetectionMetrics, class_names: Sequence[str] | None = N
     return json_ready(report)
 
 
-def detections_json(result: EvaluationResult, dataset: Dataset) -> dict:
-    """ActivityNet results JSON of `haan evaluate`; labels are the fine class ids as strings."""
-    d = result.detections
-    names = dataset.video_names[result.indices]
-    results: dict[str, list[dict]] = {str(n): [] for n in names}
-    order = np.lexsort((-d.score, d.video))
-    for k in order.tolist():  # output formatting, once per run
-        results[str(names[d.video[k]])].append({
-            "label": str(int(d.label[k])),
-            "score": float(d.score[k]),
-            "segment": [float(d.start[k]), float(d.end[k])],
+def listing_order(detections: Detections) -> np.ndarray:
+    """(P,) the order `detections_json` lists detections in: by video, then score, highest
+    first (ties in their given order). Scoring detections in this order decides ties as ActivityNet's
+    evaluator does on the written file."""
+    return np.lexsort((-detections.score, detections.video))
+
+
+def detections_json(detections: Detections, video_names: Sequence[str],
+                    class_names: Sequence[str] | None = None) -> dict:
+    """ActivityNet results JSON, as `haan evaluate` and `haan predict` write it: video_names (V,)
+    the videos of `detections.video` (each gets a list, empty without detections, in this order),
+    labels the class names (default: the ids as strings), each video's detections by score,
+    highest first."""
+    names = [str(n) for n in video_names]
+    labels = None if class_names is None else [str(n) for n in class_names]
+    results: dict[str, list[dict]] = {n: [] for n in names}
+    for k in listing_order(detections).tolist():  # output formatting, once per run
+        c = int(detections.label[k])
+        results[names[detections.video[k]]].append({
+            "label": str(c) if labels is None else labels[c],
+            "score": float(detections.score[k]),
+            "segment": [float(detections.start[k]), float(detections.end[k])],
         })
     return {"version": "haan", "results": results, "external_data": {}}
 
 
-__all__ = ["detections_json", "format_table", "report_json", "results_header", "results_row",
+__all__ = ["detections_json", "format_table", "listing_order", "report_json", "results_header", "results_row",
            "write_results_csv"]

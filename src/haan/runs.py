@@ -18,7 +18,7 @@ from haan.checkpoints import load_checkpoints
 from haan.config import Config, load_config
 from haan.data import load_dataset
 from haan.errors import InputError
-from haan.evaluate import evaluate_model
+from haan.evaluate import evaluate_model, score_coarse
 from haan.model import HAAN
 from haan.reports import (
     detections_json, format_table, report_json, results_header, results_row, write_results_csv,
@@ -27,9 +27,10 @@ from haan.train import TrainResult, train
 
 # What `haan evaluate` writes: its own names, so that evaluating into a training run's folder
 # never replaces the training's results.csv. The paper's main.py --evaluation-only writes into a
-# folder of its own and keeps the paper's name.
+# folder of its own and keeps the paper's names (and draws no figure).
 EVAL_OUTPUTS = {"results": "eval_results.csv", "detections": "eval_detections.json",
                 "report": "eval_report.json"}
+EVAL_FIGURE = "eval_ap.png"
 PAPER_EVAL_OUTPUTS = {"results": "results.csv", "detections": "detections.json",
                       "report": "per_class_ap.json"}
 
@@ -138,17 +139,21 @@ def run_training(
 def run_evaluation(
     config_name: str, overrides: Sequence[str] = (), *, models_dir: str | Path,
     output_dir: str | Path | None = None, device: str = "auto", progress: bool = True,
-    overwrite: bool = False, paper_names: bool = False,
+    overwrite: bool = False, paper_names: bool = False, plots: bool = True,
 ) -> None:
     """Evaluate the encoder and fine-level classifier of `models_dir` on the test set; write the
-    results row (the paper's header), the detections (ActivityNet results JSON) and the report
-    (per-class AP) under EVAL_OUTPUTS' names (PAPER_EVAL_OUTPUTS' for the paper's main.py)."""
+    results row (the paper's header), the detections (ActivityNet results JSON, class names as
+    labels) and the report (per-class AP, fine and coarse level) under EVAL_OUTPUTS' names
+    (PAPER_EVAL_OUTPUTS' for the paper's main.py), and with `plots` the report's figure
+    (EVAL_FIGURE)."""
     config = load_config(config_name, overrides)
     show = progress and sys.stderr.isatty()
     dataset = load_dataset(config, progress=show)
     dev = resolve_device(device)
     check_model_fits(config, dev, training=False)
-    names = PAPER_EVAL_OUTPUTS if paper_names else EVAL_OUTPUTS
+    names = dict(PAPER_EVAL_OUTPUTS if paper_names else EVAL_OUTPUTS)
+    if plots:
+        names["figure"] = EVAL_FIGURE
     out = fileio.output_folder(output_dir if output_dir else models_dir)
     paths = {key: out / name for key, name in names.items()}
     if not overwrite:
@@ -157,13 +162,25 @@ def run_evaluation(
     epoch = load_checkpoints(model, Path(models_dir), blocks=("encoder", "fine_level_classifier"),
                              map_location=dev)
     result = evaluate_model(model, dataset, dataset.test_indices, config, dev, progress=show)
+    coarse = score_coarse(result, dataset, config)
     write_results_csv(paths["results"], results_header(config),
                       [results_row(epoch if epoch is not None else 0, result.metrics, config)])
-    fileio.write_json(paths["detections"], detections_json(result, dataset), indent=None)
-    fileio.write_json(paths["report"], report_json(result.metrics))
-    say(format_table(result.metrics, f"{config.dataset.name} test set ({len(dataset.test_indices)} videos)"))
+    fileio.write_json(paths["detections"],
+                      detections_json(result.detections, dataset.video_names[result.indices],
+                                      dataset.fine_names), indent=None)
+    report = report_json(result.metrics, dataset.fine_names, coarse=coarse,
+                         coarse_names=dataset.coarse_names, fine_to_coarse=dataset.fine_to_coarse)
+    fileio.write_json(paths["report"], report)
+    title = f"{config.dataset.name} test set ({len(dataset.test_indices)} videos)"
+    if plots:
+        from haan.plots import ap_report_curves, plot_ap, save_figure
+
+        fine, coarse_curves, mapping = ap_report_curves(report, paths["report"])
+        save_figure(plot_ap(fine, coarse_curves, mapping, title=f"detection AP: {title}"),
+                    paths["figure"])
+    say(format_table(result.metrics, title, coarse=coarse, coarse_names=dataset.coarse_names))
     say(f"{', '.join(names.values())} in {out}")
 
 
-__all__ = ["EVAL_OUTPUTS", "check_model_fits", "resolve_device", "run_dir_for", "run_evaluation",
+__all__ = ["EVAL_FIGURE", "EVAL_OUTPUTS", "PAPER_EVAL_OUTPUTS", "check_model_fits", "resolve_device", "run_dir_for", "run_evaluation",
            "run_training", "say", "set_threads"]

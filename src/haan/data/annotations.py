@@ -118,6 +118,11 @@ def load_annotations(config: Config) -> Annotations:
         raise InputError(f"{ratios_path}: video '{names[i]}' has ratio {ratios[i]}, expected a "
                          "positive number (clips per second)")
 
+    return Annotations(names, labels, segments, ratios, read_mapping(config))
+
+
+def read_mapping(config: Config) -> dict[int, int]:
+    """fine id -> coarse id, as `fine_to_coarse_mappings.json` gives it (integer ids)."""
     mapping_path = _annotation_path(config, "fine_to_coarse_mappings_path")
     raw_mapping = fileio.read_json(mapping_path)
     if not isinstance(raw_mapping, dict):
@@ -129,7 +134,7 @@ def load_annotations(config: Config) -> Annotations:
             raise InputError(f"{mapping_path}: entry {key!r}: {value!r}, expected "
                              "\"<fine_id>\": <coarse_id> with integer ids")
         mapping[int(key)] = value
-    return Annotations(names, labels, segments, ratios, mapping)
+    return mapping
 
 
 def load_class_names(config: Config) -> tuple[list[str], list[str]]:
@@ -187,12 +192,13 @@ def write_annotations(folder: str | Path, video_names: np.ndarray, labels: list[
     fileio.write_json(o / ANNOTATION_FILES["fine_to_coarse_mappings_path"], mapping)
 
 
-def fine_to_coarse_ids(config: Config, a: Annotations) -> np.ndarray:
-    """(C,) coarse id of each fine id, checked against the config's class counts."""
+def fine_to_coarse_ids(config: Config, mapping: dict[int, int]) -> np.ndarray:
+    """(C,) coarse id of each fine id, checked against the config's class counts; `mapping` as
+    `read_mapping` gives it (`load_fine_to_coarse` reads it)."""
     path = config.annotations.fine_to_coarse_mappings_path
     num_fine, num_coarse = config.stats.num_fine_classes, config.stats.num_coarse_classes
-    fine_ids = np.array(sorted(a.mapping), dtype=np.int64)
-    coarse_ids = np.array([a.mapping[f] for f in fine_ids.tolist()], dtype=np.int64)
+    fine_ids = np.array(sorted(mapping), dtype=np.int64)
+    coarse_ids = np.array([mapping[f] for f in fine_ids.tolist()], dtype=np.int64)
     if len(fine_ids) and fine_ids.max() >= num_fine:
         raise InputError(f"{config.source}: [stats] num_fine_classes = {num_fine} is smaller than "
                          f"the classes used ({path} maps fine ids up to {fine_ids.max()})")
@@ -214,6 +220,12 @@ def fine_to_coarse_ids(config: Config, a: Annotations) -> np.ndarray:
     out = np.empty(num_fine, dtype=np.int64)
     out[fine_ids] = coarse_ids
     return out
+
+
+def load_fine_to_coarse(config: Config) -> np.ndarray:
+    """(C,) coarse id of each fine id from the config's mapping file alone (no other annotation
+    file is read): what `haan predict` needs of a dataset to draw its figures."""
+    return fine_to_coarse_ids(config, read_mapping(config))
 
 
 def check_labels(config: Config, a: Annotations, fine_to_coarse: np.ndarray) -> None:
@@ -266,4 +278,4 @@ def warn_segments(config: Config, a: Annotations, lengths: np.ndarray) -> None:
 
 __all__ = ["ANNOTATION_FILES", "CLASS_NAMES_FILE", "Annotations", "annotations_section",
            "check_labels", "fine_to_coarse_ids", "load_annotations", "load_class_names",
-           "warn_segments", "write_annotations"]
+           "load_fine_to_coarse", "read_mapping", "warn_segments", "write_annotations"]

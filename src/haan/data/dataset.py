@@ -168,7 +168,7 @@ def load_dataset(config: Config, scan_features: bool | None = None,
         raise InputError(f"{config.source}: [stats] num_training_videos = "
                          f"{config.stats.num_training_videos} is larger than the number of videos "
                          f"({n} in {names_path})")
-    fine_to_coarse = fine_to_coarse_ids(config, a)
+    fine_to_coarse = fine_to_coarse_ids(config, a.mapping)
     check_labels(config, a, fine_to_coarse)
     fine_names, coarse_names = load_class_names(config)
 

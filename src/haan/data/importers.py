@@ -19,7 +19,10 @@ Features: `<id>.npy` (a (T, D) array) or `<id>.csv` (one row per clip, an option
 with or without a `v_` prefix. The clip grid, clips per second of each video, is
 `--clips-per-second R`, or `--clips-per-video T` for features resampled to T clips (R = T /
 duration), or else the `<id>.json` clip-grid file that `haan extract` writes beside a feature
-file (`clips_per_second`, `duration`).
+file (`clips_per_second`, `duration`). When every video's clip-grid file names the same extraction
+grid (fps, clip_frames, stride, streams) and that is the grid used, it is recorded in
+`clip_grid.json` (`[haan] clip_grid_path`), so that `haan predict` extracts the features of new
+video files the same way.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ from haan.data.store import STORE_FOLDER, prepare_output, write_store
 from haan.errors import DataWarning, InputError
 
 TEMPLATES = ("fine_gym", "fine_action")
+# The extraction grid shared by every video, for `haan predict` on video files ([haan]
+# clip_grid_path): written only when every video's clip-grid file names the same one.
+CLIP_GRID_FILE = "clip_grid.json"
 # A video's clip count may differ from duration x clips per second by rounding and by how the
 # extractor treats the last partial clip; more than this many clips is suspicious.
 CLIP_SLACK = 2
@@ -255,11 +261,12 @@ def read_features(path: Path) -> np.ndarray:
 
 
 def _grid_file(path: Path, feature_file: Path) -> dict:
-    """The clip-grid file beside a feature file: its clips_per_second and duration (if any)."""
+    """The clip-grid file beside a feature file: its clips_per_second and duration (if any), and
+    the extraction grid (fps, clip_frames, stride, streams) where it names one."""
     grid = fileio.read_json(path)
     if not isinstance(grid, dict):
         raise InputError(f"{path}: expected a clip-grid object (clips_per_second, duration, ...)")
-    out = {}
+    out: dict[str, Any] = {}
     for key in ("clips_per_second", "duration"):
         if grid.get(key) is not None:
             value = _number(grid[key])
@@ -267,7 +274,27 @@ def _grid_file(path: Path, feature_file: Path) -> dict:
                 raise InputError(f"{path}: {key!r} must be a positive number, got "
                                  f"{grid[key]!r:.40} (the clip grid of {feature_file.name})")
             out[key] = value
+    fps = _number(grid.get("fps"))
+    frames = [grid.get(key) for key in ("clip_frames", "stride")]
+    if (fps is not None and fps > 0 and isinstance(grid.get("streams"), str)
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in frames)):
+        out["extraction"] = (fps, frames[0], frames[1], grid["streams"])
     return out
+
+
+def common_extraction_grid(grids: Sequence[dict], rates: np.ndarray,
+                           feature_dim: int) -> dict[str, Any] | None:
+    """The extraction grid that every video's clip-grid file names (the same fps, clip_frames,
+    stride and streams) and whose fps / stride is the clips per second used for every video, as
+    `clip_grid.json` records it; None otherwise (mixed or missing grid files, another rate)."""
+    specs = {g.get("extraction") for g in grids}
+    if len(specs) != 1 or None in specs:
+        return None
+    fps, clip_frames, stride, streams = specs.pop()
+    if not np.allclose(rates, fps / stride, rtol=1e-9, atol=0):
+        return None
+    return {"fps": fps, "clip_frames": clip_frames, "stride": stride, "streams": streams,
+            "clips_per_second": fps / stride, "feature_dim": feature_dim}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,6 +312,7 @@ class ImportSummary:
     left_out: dict[str, int]    # subset -> videos left out
     hierarchy: str
     grid: str                   # the clip grid used, in words
+    extraction_grid: dict[str, Any] | None  # what clip_grid.json records; None: not written
 
 
 def _describe_rates(rates: np.ndarray) -> str:
@@ -339,7 +367,7 @@ def import_activitynet(annotations: str | Path, features: str | Path, out: str |
     if train_subset == test_subset:
         raise InputError(f"--train-subset and --test-subset are both {train_subset!r}")
     outputs = [*(f"{STORE_FOLDER}/{name}" for name in STORE_FILES), *ANNOTATION_FILES.values(),
-               CLASS_NAMES_FILE, "config.toml"]
+               CLASS_NAMES_FILE, CLIP_GRID_FILE, "config.toml"]
     if not overwrite:
         fileio.refuse_to_replace([o / name for name in outputs])
     if not features.is_dir():
@@ -441,6 +469,7 @@ def import_activitynet(annotations: str | Path, features: str | Path, out: str |
                       f"'{empty[0]}'); they train as videos without any class", DataWarning,
                       stacklevel=2)
 
+    extraction = common_extraction_grid(grids, rates, D)
     labels = [np.array([[fine_to_coarse[fine_id[x]], fine_id[x]] for x in v.labels],
                        dtype=np.int64).reshape(-1, 2) for v in videos]
     names = np.array([v.name for v in videos])
@@ -454,7 +483,8 @@ def import_activitynet(annotations: str | Path, features: str | Path, out: str |
         "annotations": annotations_section(o),
         "hyperparameters": {**template_tables["hyperparameters"], "feature_size": D},
         "evaluation": template_tables["evaluation"],
-        "haan": {"class_names_path": str(o / CLASS_NAMES_FILE)},
+        "haan": {"class_names_path": str(o / CLASS_NAMES_FILE),
+                 "clip_grid_path": str(o / CLIP_GRID_FILE) if extraction else ""},
     }
     source = "haan data import activitynet"
     config = config_from_dict(apply_overrides(tables, overrides, source), source)
@@ -471,12 +501,15 @@ def import_activitynet(annotations: str | Path, features: str | Path, out: str |
                 overwrite=overwrite)
     write_annotations(o, names, labels, [v.segments for v in videos], rates, fine_to_coarse)
     fileio.write_json(o / CLASS_NAMES_FILE, {"fine": fine_names, "coarse": coarse_names})
+    if extraction:
+        fileio.write_json(o / CLIP_GRID_FILE, extraction)
     config_path = o / "config.toml"
     fileio.write_text(config_path, _config_text(config, annotations, features))
     dataset = load_dataset(load_config(config_path))
     return ImportSummary(config_path, dataset, train_subset, test_subset, len(train), len(test),
-                         left_out, _describe_hierarchy(hierarchy), grid)
+                         left_out, _describe_hierarchy(hierarchy), grid, extraction)
 
 
-__all__ = ["GroundTruthVideo", "ImportSummary", "coarse_classes", "feature_shape",
-           "import_activitynet", "read_activitynet", "read_features"]
+__all__ = ["CLIP_GRID_FILE", "GroundTruthVideo", "ImportSummary", "coarse_classes",
+           "common_extraction_grid", "feature_shape", "import_activitynet", "read_activitynet",
+           "read_features"]
