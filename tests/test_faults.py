@@ -410,3 +410,19 @@ def test_version(capsys):
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"haan {haan.__version__}"
 
+
+
+def test_a_state_saved_before_a_setting_existed_resumes(finished_run, capsys):
+    """A setting added to haan after the run was saved counts at its default, which the run used."""
+    config, run = finished_run
+    state = torch.load(run / "training_state.pt", weights_only=True)
+    del state["config"]["haan"]["dropout_masks"]
+    torch.save(state, run / "training_state.pt")
+    assert main(train_args(config, run.parent.parent, "--resume", "--set",
+                           "hyperparameters.epochs=4")) == 0
+    state["config"]["haan"]["dropout_masks"] = "fast"  # a real difference still counts
+    torch.save(state, run / "training_state.pt")
+    capsys.readouterr()
+    assert main(train_args(config, run.parent.parent, "--resume", "--set",
+                           "hyperparameters.epochs=5")) == 2
+    assert "haan.dropout_masks (was 'fast', now 'torch')" in one_error_line(capsys.readouterr().err)

@@ -34,7 +34,7 @@ from haan import fileio
 from haan.checkpoints import (
     MANIFEST, checkpoint_file, complete_epoch, existing_blocks, load_checkpoints, save_checkpoints,
 )
-from haan.config import Config
+from haan.config import Config, config_from_dict
 from haan.data import Dataset
 from haan.distributed import (
     SINGLE, Processes, all_gather_objects, all_reduce_sum, broadcast_object, merge_chunks, my_chunks,
@@ -358,6 +358,15 @@ def config_differences(saved: dict, current: dict, ignore: tuple[str, ...] = ())
             for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)]
 
 
+def _with_defaults(saved: dict) -> dict:
+    """A saved config with the settings added since it was saved at their defaults (which is
+    what the run used), so that a newer haan resumes an older run."""
+    try:
+        return config_from_dict(saved).to_dict()
+    except InputError:  # settings this haan does not know: compare as saved
+        return saved
+
+
 def load_state(path: Path, config: Config) -> dict:
     """The saved training state, checked against the config; an empty, truncated or foreign
     file, another config or fewer epochs than already trained is a one-line error."""
@@ -368,7 +377,7 @@ def load_state(path: Path, config: Config) -> dict:
         raise InputError(f"{path}: not a readable training state ({first[:200]})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise InputError(f"{path}: not a haan training state")
-    differences = config_differences(state["config"], config.to_dict(),
+    differences = config_differences(_with_defaults(state["config"]), config.to_dict(),
                                      ignore=("hyperparameters.epochs",))
     if differences:
         raise InputError(f"{path}: the run was made with another config; resume needs the same "
