@@ -19,13 +19,20 @@ import torch
 from haan.config import Config, EvaluationSection
 from haan.data import Dataset
 from haan.distributed import SINGLE, Processes, all_gather_objects, merge_chunks, my_chunks
+from haan.memory import release_freed_memory
 from haan.metrics import DetectionMetrics, coarse_detection_metrics, evaluate_detections
 from haan.model import HAAN
 from haan.postprocess import Detections, concat_detections, detect_videos
 from haan.reports import listing_order
 
-# Clips scored per forward pass at inference: bounds memory, big enough for efficient matmuls.
-CLIPS_PER_CHUNK = 8192
+# Clips per forward pass at inference: at most 8192 and 64 MiB of float32 features (FineGym's
+# 2048-d clips: 8192, FineAction's 4096-d: 4096). Bounds memory, big enough for efficient matmuls.
+MAX_CHUNK_CLIPS = 8192
+CHUNK_ELEMENTS = 1 << 24
+
+
+def chunk_clips(feature_size: int) -> int:
+    return max(1, min(MAX_CHUNK_CLIPS, CHUNK_ELEMENTS // max(1, feature_size)))
 
 
 def video_chunks(lengths: np.ndarray, max_clips: int) -> list[np.ndarray]:
@@ -44,15 +51,16 @@ def video_chunks(lengths: np.ndarray, max_clips: int) -> list[np.ndarray]:
 
 @torch.no_grad()
 def chunk_scores(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray,
-                 device: torch.device, chunks: list[int] | None = None, progress: bool = False
+                 device: torch.device, chunks: list[int] | None = None, progress: bool = False,
+                 max_clips: int = MAX_CHUNK_CLIPS,
                  ) -> Iterator[tuple[int, np.ndarray, list[np.ndarray]]]:
     """(chunk id, positions, [(T_i, C) float32 scores of each video]) for the chunks of
-    `video_chunks(lengths, CLIPS_PER_CHUNK)` (all of them, or those listed), every block in eval
-    mode. `clips(positions)` gives those videos' clips one after another, (sum T_i, D)."""
+    `video_chunks(lengths, max_clips)` (all of them, or those listed), every block in eval mode.
+    `clips(positions)` gives those videos' clips one after another, (sum T_i, D)."""
     from tqdm import tqdm
 
     model.eval()
-    all_chunks = video_chunks(lengths, CLIPS_PER_CHUNK)
+    all_chunks = video_chunks(lengths, max_clips)
     ids = range(len(all_chunks)) if chunks is None else chunks
     for i in tqdm(ids, desc="evaluate", unit="chunk", disable=not progress, leave=False):
         positions = all_chunks[i]
@@ -63,13 +71,15 @@ def chunk_scores(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths
 
 def detect_chunks(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray,
                   ratios: np.ndarray, evaluation: EvaluationSection, device: torch.device,
-                  chunks: list[int] | None = None, progress: bool = False
+                  chunks: list[int] | None = None, progress: bool = False,
+                  max_clips: int = MAX_CHUNK_CLIPS,
                   ) -> Iterator[tuple[int, np.ndarray, list[np.ndarray], Detections]]:
     """`chunk_scores` turned into detections (spec section 5, the config's alpha and
     kmax_mod_factor): (chunk id, positions, each video's (T_i, C) scores, the chunk's detections
     with video = position). ratios (V,): clips per second of each video. `haan evaluate` and
     `haan predict` both detect through here, so they give the same detections."""
-    for i, positions, scores in chunk_scores(model, clips, lengths, device, chunks, progress):
+    for i, positions, scores in chunk_scores(model, clips, lengths, device, chunks, progress,
+                                             max_clips):
         found = detect_videos(scores, ratios[positions], evaluation.alpha,
                               evaluation.kmax_mod_factor)
         yield i, positions, scores, Detections(
@@ -82,7 +92,9 @@ def predict_scores(model: HAAN, dataset: Dataset, indices: np.ndarray, device: t
     """Clip class scores (T_i, C) float32 for each of these videos (all held in memory)."""
     lengths = dataset.lengths[indices]
     return [s for _, _, part in chunk_scores(model, lambda p: dataset.clips(indices[p]), lengths,
-                                             device, progress=progress) for s in part]
+                                             device, progress=progress,
+                                             max_clips=chunk_clips(dataset.feature_size))
+            for s in part]
 
 
 @dataclass(frozen=True)
@@ -143,13 +155,15 @@ def evaluate_model(
     """Score, detect and evaluate these videos, streaming chunk by chunk (split over `procs`)."""
     indices = np.asarray(indices, dtype=np.int64)
     lengths = dataset.lengths[indices]
-    chunks = my_chunks(len(video_chunks(lengths, CLIPS_PER_CHUNK)), procs)
+    max_clips = chunk_clips(dataset.feature_size)
+    chunks = my_chunks(len(video_chunks(lengths, max_clips)), procs)
     mine = {i: found for i, _, _, found in detect_chunks(
         model, lambda p: dataset.clips(indices[p]), lengths, dataset.sec2clip_ratios[indices],
-        config.evaluation, device, chunks, progress and procs.main)}
+        config.evaluation, device, chunks, progress and procs.main, max_clips)}
+    release_freed_memory()
     detections = concat_detections(merge_chunks(all_gather_objects(mine, procs)))
     return score_detections(detections, dataset, indices, config)
 
 
-__all__ = ["CLIPS_PER_CHUNK", "EvaluationResult", "chunk_scores", "detect_chunks",
+__all__ = ["EvaluationResult", "chunk_clips", "chunk_scores", "detect_chunks",
            "evaluate_model", "predict_scores", "score_coarse", "score_detections", "video_chunks"]

@@ -51,7 +51,7 @@ from haan.data.features import (
 )
 from haan.data.importers import feature_shape, read_activitynet, read_features
 from haan.errors import DataWarning, InputError
-from haan.evaluate import detect_chunks
+from haan.evaluate import chunk_clips, detect_chunks
 from haan.model import HAAN
 from haan.postprocess import Detections, VideoDetections, concat_detections, video_scores
 from haan.reports import detections_json
@@ -339,8 +339,10 @@ def predict_videos(predictor: Predictor, videos: Sequence[FeatureVideo], rates: 
         return np.concatenate([videos[int(j)].features() for j in positions])
 
     parts, summaries = [], []
+    max_clips = chunk_clips(predictor.config.hyperparameters.feature_size)
     for _, positions, scores, found in detect_chunks(predictor.model, clips, lengths, rates, ev,
-                                                     predictor.device, progress=progress):
+                                                     predictor.device, progress=progress,
+                                                     max_clips=max_clips):
         parts.append(found)
         for j, s in zip(positions.tolist(), scores):  # per video of the chunk
             mine = video_detections(found, j)

@@ -41,8 +41,9 @@ from haan.distributed import (
     split,
 )
 from haan.errors import InputError
-from haan.evaluate import CLIPS_PER_CHUNK, EvaluationResult, evaluate_model, video_chunks
+from haan.evaluate import EvaluationResult, chunk_clips, evaluate_model, video_chunks
 from haan.losses import LossTerms, class_balance_weights, haan_losses, per_video_weights
+from haan.memory import release_freed_memory
 from haan.model import BLOCK_NAMES, HAAN, RowShard
 from haan.pseudo_labels import check_sample_size, concept_weights, fit_concepts, sample_indices
 from haan.reports import format_table, results_header, results_row, write_results_csv
@@ -153,7 +154,7 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
     train_idx = dataset.train_indices
     lengths = dataset.lengths[train_idx]
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)  # (N + 1,) clip offsets
-    chunks = video_chunks(lengths, CLIPS_PER_CHUNK)
+    chunks = video_chunks(lengths, chunk_clips(dataset.feature_size))
     mine = my_chunks(len(chunks), procs)
     num_clips = int(starts[-1])
     sample = sample_indices(num_clips, h.clustering_sample_rate, generator)  # (S,) clip indices
@@ -203,6 +204,7 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
         clips = encoded.pop(i) if cache else _encode(model, dataset, train_idx[chunks[i]], device)
         labelled[i] = concepts.assign(clips).cpu()
     labels = torch.cat(merge_chunks(all_gather_objects(labelled, procs))).to(device)  # (M,)
+    release_freed_memory()
     return PseudoLabelState(labels=labels, offsets=torch.from_numpy(starts).to(device),
                             weights=concept_weights(labels, h.num_visual_concepts),
                             inertia=float(concepts.inertia))
