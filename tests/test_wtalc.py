@@ -17,13 +17,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from haan.config import load_config
+from haan.checkpoints import load_checkpoints, save_checkpoints
+from haan.config import WTALCSection, load_config
 from haan.errors import InputError
 from haan.losses import valid_mask
 from haan.wtalc import (
-    CHECKPOINT_FILES, WTALC, WTALC_DEFAULTS, WTALCHyperParameters, WTALCOutput, co_activity_loss,
-    consecutive_pairs, load_checkpoints, make_optimizer, mil_topk_loss, sample_similar_batch,
-    save_checkpoints, topk_counts, wtalc_losses,
+    WTALC, WTALC_DEFAULTS, WTALCOutput, co_activity_loss, consecutive_pairs, make_optimizer,
+    mil_topk_loss, pair_class_count, sample_similar_batch, topk_counts, wtalc_losses,
 )
 
 TOL = dict(rtol=1e-5, atol=1e-5)
@@ -162,16 +162,20 @@ def leaf(x: torch.Tensor) -> torch.Tensor:
 def test_published_defaults() -> None:
     assert dataclasses.asdict(WTALC_DEFAULTS) == dict(
         dropout_rate=0.7, learning_rate=1e-4, weight_decay=5e-4, batch_size=10, num_similar=3,
-        lambda_casl=0.5, topk_divisor=8.0, casl_margin=0.5, max_seqlen=750,
-        max_iterations=100_000, eval_interval=500, seed=1)
+        lambda_casl=0.5, topk_divisor=8.0, casl_margin=0.5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         WTALC_DEFAULTS.batch_size = 2  # type: ignore[misc]
-    with pytest.raises(InputError, match="wtalc.batch_size: 4 videos cannot hold num_similar"):
-        WTALCHyperParameters(batch_size=4)
-    with pytest.raises(InputError, match="wtalc.dropout_rate"):
-        WTALCHyperParameters(dropout_rate=1.0)
-    with pytest.raises(InputError, match="wtalc.learning_rate"):
-        WTALCHyperParameters(learning_rate=float("nan"))
+    wtalc = ["model.method=\"wtalc\""]
+    assert load_config("fine_gym", wtalc).wtalc == WTALC_DEFAULTS
+    for setting, message in [
+            ("batch_size=4", "[wtalc] batch_size: expected room for num_similar = 3 pairs (>= 6), "
+                             "got 4"),
+            ("dropout_rate=1.0", "[wtalc] dropout_rate: expected a probability in [0, 1)"),
+            ("learning_rate=nan", "[wtalc] learning_rate: expected a finite number"),
+            ("lambda_casl=1.5", "[wtalc] lambda_casl: expected a weight in [0, 1]")]:
+        with pytest.raises(InputError) as info:
+            load_config("fine_gym", [*wtalc, f"wtalc.{setting}"])
+        assert message in str(info.value)
 
 
 def test_parameter_names_shapes_and_xavier_init() -> None:
@@ -189,7 +193,7 @@ def test_parameter_names_shapes_and_xavier_init() -> None:
         # Uniform(-b, b) has standard deviation b / sqrt(3); nn.Linear's default init is ~2x
         # smaller here.
         assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
-    assert model.wtalc.dropout.p == 0.7
+    assert model.wtalc.dropout_rate == 0.7
 
 
 def test_forward_formula_and_clip_scores() -> None:
@@ -232,9 +236,9 @@ def test_from_config_and_optimizer() -> None:
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert shapes["wtalc.hidden_layer.weight"] == (16, 16)  # hidden size = D
     assert shapes["wtalc.out_layer.weight"] == (6, 16)
-    assert model.wtalc.dropout.p == 0.7  # theirs, not HAAN's dropout_rate
-    params = WTALCHyperParameters(dropout_rate=0.2, learning_rate=3e-4, weight_decay=1e-3)
-    assert WTALC.from_config(config, params).wtalc.dropout.p == 0.2
+    assert model.wtalc.dropout_rate == 0.7  # theirs, not HAAN's dropout_rate
+    params = WTALCSection(dropout_rate=0.2, learning_rate=3e-4, weight_decay=1e-3)
+    assert WTALC.from_config(dataclasses.replace(config, wtalc=params)).wtalc.dropout_rate == 0.2
     optimizer = make_optimizer(model)
     assert isinstance(optimizer, torch.optim.Adam)
     group = optimizer.param_groups[0]
@@ -572,42 +576,61 @@ def test_wtalc_losses_in_training_mode_uses_dropped_features() -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Checkpoints
+# A batch split between processes
+
+
+def test_parts_of_a_batch_add_up_to_the_batch() -> None:
+    """Two processes, each with whole pairs of the batch (haan.methods' split of 10 videos:
+    6 and 4), the whole batch's size and (pair, class) count: their totals and gradients add up
+    to the one-process batch's."""
+    model = small_model(seed=4).eval()
+    g = torch.Generator().manual_seed(9)
+    lengths = torch.randint(1, 12, (10,), generator=g)
+    feats = ragged(lengths.tolist(), D, seed=80)
+    y = random_labels(10, C, seed=81)
+    y[1] = y[0]  # the first pair shares every class of video 0
+    pairs = consecutive_pairs(10, 3)
+    whole = wtalc_losses(model, feats, lengths, y, pairs=pairs)
+    whole.total.backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    count = pair_class_count(y, 3)
+    assert count == sum(int(y[2 * p] @ y[2 * p + 1]) for p in range(3))
+    parts = []
+    for lo, hi in ((0, 6), (6, 10)):
+        parts.append(wtalc_losses(model, feats[lo:hi], lengths[lo:hi], y[lo:hi],
+                                  pairs=pairs[lo:hi, lo:hi], batch_size=10, casl_count=count))
+        parts[-1].total.backward()
+    torch.testing.assert_close(parts[0].total + parts[1].total, whole.total, **TOL)
+    torch.testing.assert_close(parts[0].mil + parts[1].mil, whole.mil, **TOL)
+    torch.testing.assert_close(parts[0].casl + parts[1].casl, whole.casl, **TOL)
+    assert parts[1].casl == 0  # no pair in the second part
+    for got, ref in zip(model.parameters(), expected):
+        torch.testing.assert_close(got.grad, ref, **TOL)
+    # A process without a video of the batch: zero, connected to every parameter.
+    empty = wtalc_losses(model, feats[:0], lengths[:0], y[:0], pairs=pairs[:0, :0],
+                         batch_size=10, casl_count=count)
+    assert empty.total == 0 and empty.total.requires_grad
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkpoints: haan.checkpoints, one block file
 
 
 def test_checkpoint_round_trip(tmp_path: Path) -> None:
     model = small_model(seed=0).float()
-    save_checkpoints(model, tmp_path / "ckpt")
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["wtalc.pkl"]
-    assert CHECKPOINT_FILES == {"wtalc": "wtalc.pkl"}
+    save_checkpoints(model, tmp_path / "ckpt", epoch=3)
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["checkpoints.json",
+                                                                      "wtalc.pkl"]
     state = torch.load(tmp_path / "ckpt" / "wtalc.pkl", weights_only=True)
     assert list(state) == ["hidden_layer.weight", "hidden_layer.bias", "out_layer.weight",
                            "out_layer.bias"]
     other = small_model(seed=1).float()
-    load_checkpoints(other, tmp_path / "ckpt")
+    assert load_checkpoints(other, tmp_path / "ckpt") == 3
     for (k, v), (k2, v2) in zip(model.state_dict().items(), other.state_dict().items()):
         assert k == k2 and torch.equal(v, v2)
-
-
-def test_checkpoint_errors_are_one_line(tmp_path: Path) -> None:
-    model = small_model()
-    with pytest.raises(InputError, match=r"wtalc.pkl: no such checkpoint file"):
-        load_checkpoints(model, tmp_path)
-    save_checkpoints(small_model(hidden=7), tmp_path)
+    save_checkpoints(small_model(hidden=7).float(), tmp_path / "other", epoch=0)
     with pytest.raises(InputError) as info:
-        load_checkpoints(model, tmp_path)
-    assert str(info.value) == (f"{tmp_path / 'wtalc.pkl'}: expected hidden_layer.weight of "
-                               f"shape ({D}, {D}), found (7, {D})")
-    state = model.wtalc.state_dict()
-    del state["out_layer.bias"]
-    state["fc1.weight"] = torch.zeros(2)
-    torch.save(state, tmp_path / "wtalc.pkl")
-    with pytest.raises(InputError, match=r"wtalc.pkl: missing out_layer.bias; unexpected fc1"):
-        load_checkpoints(model, tmp_path)
-    (tmp_path / "wtalc.pkl").write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError) as info:
-        load_checkpoints(model, tmp_path)
-    assert "not a readable PyTorch checkpoint" in str(info.value)
-    assert "\n" not in str(info.value)
-    with pytest.raises(ValueError, match="unknown block"):
-        load_checkpoints(model, tmp_path, blocks=("encoder",))
+        load_checkpoints(other, tmp_path / "other")
+    assert str(info.value) == (f"{tmp_path / 'other' / 'wtalc.pkl'}: expected "
+                               f"hidden_layer.weight of shape ({D}, {D}), found (7, {D})")

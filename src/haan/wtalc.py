@@ -57,65 +57,42 @@ Where this module differs, and why:
 - The low-attention aggregate is not divided by max(T - 1, 1): only its direction enters the loss
   (the tests' loops keep the division and agree).
 - Classes without a training video are never drawn by the sampler (their code would fail).
+- Their random crop of videos longer than 750 clips is not applied (a longer video trains whole):
+  FineGym's longest has 309 clips, FineAction's 100 and the synthetic presets' at most 309.
+- Their schedule (100,000 iterations, a test every 500) becomes haan's epochs: see haan.methods.
+- In a distributed run each process takes whole pairs of a batch (haan.methods), so CASL needs
+  no other process's clips: `wtalc_losses` takes the whole batch's size and (pair, class) count
+  so that the processes' losses add up to the batch's.
+
+The published settings are the `[wtalc]` config section's defaults (haan.config.WTALCSection,
+`WTALC_DEFAULTS` here); the network reads `dropout_rate`, the optimiser `learning_rate` and
+`weight_decay`, the losses `lambda_casl`, `topk_divisor` and `casl_margin`, the sampler
+`batch_size` and `num_similar`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from haan.config import WTALCSection
 from haan.errors import InputError
-from haan.losses import _unit, _unpack, valid_mask
+from haan.losses import unit, unpack, valid_mask
 from haan.model import Block
 
 if TYPE_CHECKING:
     from haan.config import Config
+    from haan.model import RowShard
 
+# The authors' published settings, as the [wtalc] section's defaults (haan.config.WTALCSection).
+WTALC_DEFAULTS = WTALCSection()
 
-@dataclass(frozen=True)
-class WTALCHyperParameters:
-    """W-TALC's published defaults (file and option of the authors' code in each comment)."""
-
-    dropout_rate: float = 0.7  # model.py: nn.Dropout(0.7)
-    learning_rate: float = 1e-4  # options.py --lr
-    weight_decay: float = 5e-4  # main.py: optim.Adam(..., weight_decay=0.0005)
-    batch_size: int = 10  # options.py --batch-size
-    num_similar: int = 3  # options.py --num-similar: class-sharing pairs per batch
-    lambda_casl: float = 0.5  # options.py --Lambda (total = 0.5 MILL + 0.5 CASL)
-    topk_divisor: float = 8.0  # train.py MILL: k = ceil(T / 8)
-    casl_margin: float = 0.5  # train.py CASL: the hinge's margin
-    max_seqlen: int = 750  # options.py --max-seqlen: longer training videos are cropped
-    max_iterations: int = 100_000  # options.py --max-iter
-    eval_interval: int = 500  # main.py: test every 500 iterations
-    seed: int = 1  # options.py --seed
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not math.isfinite(value) or value < 0:
-                raise InputError(f"wtalc.{f.name}: expected a finite number >= 0, got {value}")
-        if not self.dropout_rate < 1:
-            raise InputError(f"wtalc.dropout_rate: expected < 1, got {self.dropout_rate}")
-        if not self.lambda_casl <= 1:
-            raise InputError(f"wtalc.lambda_casl: expected <= 1, got {self.lambda_casl}")
-        if self.topk_divisor == 0 or self.batch_size == 0 or self.max_seqlen == 0:
-            raise InputError("wtalc: topk_divisor, batch_size and max_seqlen must be > 0")
-        if self.batch_size < 2 * self.num_similar:
-            raise InputError(f"wtalc.batch_size: {self.batch_size} videos cannot hold "
-                             f"num_similar = {self.num_similar} pairs")
-
-
-WTALC_DEFAULTS = WTALCHyperParameters()
-
-BLOCK_NAMES = ("wtalc",)
-CHECKPOINT_FILES = {name: f"{name}.pkl" for name in BLOCK_NAMES}
+BLOCK_NAMES = ("wtalc",)  # one checkpoint file, wtalc.pkl (haan.checkpoints)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,15 +118,15 @@ class WTALC(nn.Module):
             nn.init.zeros_(layer.bias)
 
     @classmethod
-    def from_config(cls, config: Config,
-                    params: WTALCHyperParameters = WTALC_DEFAULTS) -> WTALC:
+    def from_config(cls, config: Config) -> WTALC:
         """D from [hyperparameters] feature_size, hidden size D (their code), C from [stats];
-        dropout from `params` (their 0.7), not [hyperparameters] dropout_rate, which is HAAN's."""
+        dropout from [wtalc] (their 0.7), not [hyperparameters] dropout_rate, which is HAAN's."""
         d = config.hyperparameters.feature_size
-        return cls(d, d, config.stats.num_fine_classes, params.dropout_rate)
+        return cls(d, d, config.stats.num_fine_classes, config.wtalc.dropout_rate)
 
-    def forward(self, x: torch.Tensor) -> WTALCOutput:  # x: (..., D)
-        h, s = self.wtalc(x)  # (..., H), (..., C)
+    def forward(self, x: torch.Tensor, shard: RowShard | None = None) -> WTALCOutput:
+        """x: (..., D); `shard`: these clips' rows of a distributed batch (haan.model.dropout)."""
+        h, s = self.wtalc(x, shard)  # (..., H), (..., C)
         return WTALCOutput(clip_features=h, clip_scores=s)
 
     def clip_scores(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,10 +134,11 @@ class WTALC(nn.Module):
         return self.wtalc(x)[1]
 
 
-def make_optimizer(model: WTALC, params: WTALCHyperParameters = WTALC_DEFAULTS) -> torch.optim.Adam:
-    """Their optimiser: Adam with L2 weight decay added to the gradient (not AdamW)."""
+def make_optimizer(model: WTALC, params: WTALCSection = WTALC_DEFAULTS) -> torch.optim.Adam:
+    """Their optimiser: Adam with L2 weight decay added to the gradient (not AdamW); torch's fused
+    implementation, as HAAN's (the same update in one pass over the parameters)."""
     return torch.optim.Adam(model.parameters(), lr=params.learning_rate,
-                            weight_decay=params.weight_decay)
+                            weight_decay=params.weight_decay, fused=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -243,15 +221,18 @@ def co_activity_loss(
     labels: torch.Tensor,  # (B, C) multi-hot
     margin: float = WTALC_DEFAULTS.casl_margin,
     pairs: torch.Tensor | None = None,  # (B, B) bool: pairs allowed (default all)
+    count: torch.Tensor | None = None,  # scalar: the terms to divide by (default: these)
 ) -> torch.Tensor:
     """CASL, a scalar: the mean over all (pair i < j, class c shared by i and j) of
-    0.5 relu(d(Hi, Hj) - d(Hi, Lj) + m) + 0.5 relu(d(Hi, Hj) - d(Hj, Li) + m); 0 if none."""
+    0.5 relu(d(Hi, Hj) - d(Hi, Lj) + m) + 0.5 relu(d(Hi, Hj) - d(Hj, Li) + m); 0 if none.
+    With `count`, the sum of the terms divided by max(count, 1): this batch's share of a larger
+    batch's mean, whose (pair, class) terms number `count`."""
     valid = mask[:, :, None]  # (B, T, 1)
     x = clip_features.masked_fill(~valid, 0.0)  # (B, T, H); zero rows drop padding from sums
     attention = torch.softmax(clip_scores.masked_fill(~valid, float("-inf")), dim=1)  # (B, T, C)
-    high_agg = _unit(torch.einsum("bth,btc->bch", x, attention))  # (B, C, H)
+    high_agg = unit(torch.einsum("bth,btc->bch", x, attention))  # (B, C, H)
     # Their low-attention aggregate is divided by max(T - 1, 1); a cosine ignores the factor.
-    low_agg = _unit(torch.einsum("bth,btc->bch", x, 1 - attention))  # (B, C, H)
+    low_agg = unit(torch.einsum("bth,btc->bch", x, 1 - attention))  # (B, C, H)
     d_hh = 1 - torch.einsum("ich,jch->ijc", high_agg, high_agg)  # (B, B, C): d(Hi, Hj)
     d_hl = 1 - torch.einsum("ich,jch->ijc", high_agg, low_agg)  # (B, B, C): d(Hi, Lj)
     hinge = 0.5 * (F.relu(d_hh - d_hl + margin)
@@ -263,7 +244,15 @@ def co_activity_loss(
     y = (labels != 0).to(hinge.dtype)  # (B, C)
     weight = y[:, None, :] * y[None, :, :] * selected[:, :, None].to(hinge.dtype)  # (B, B, C)
     # No shared class: 0 / 1 rather than 0 / 0, and no gradient.
-    return (weight * hinge).sum() / weight.sum().clamp_min(1)
+    terms = weight.sum() if count is None else count.to(weight)
+    return (weight * hinge).sum() / terms.clamp_min(1)
+
+
+def pair_class_count(labels: torch.Tensor, num_similar: int) -> torch.Tensor:
+    """The number of (pair, shared class) terms of their CASL over a batch's consecutive pairs:
+    labels (B, C) of the whole batch -> a scalar."""
+    y = labels[:2 * num_similar] != 0  # (2S, C)
+    return (y[0::2] & y[1::2]).sum()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -276,6 +265,10 @@ class WTALCLossTerms:
     mil: torch.Tensor  # scalar, detached: MILL averaged over the batch's videos (as theirs)
     casl: torch.Tensor  # scalar, detached
 
+    def logged(self) -> torch.Tensor:
+        """(3,) the total and each loss, detached: log.csv's loss, l_mil, l_casl."""
+        return torch.stack([self.total.detach(), self.mil, self.casl])
+
 
 def wtalc_losses(
     model: WTALC,
@@ -286,76 +279,38 @@ def wtalc_losses(
     topk_divisor: float = WTALC_DEFAULTS.topk_divisor,
     margin: float = WTALC_DEFAULTS.casl_margin,
     pairs: torch.Tensor | None = None,  # (B, B) bool; None: every pair
+    *,
+    batch_size: int | None = None,
+    casl_count: torch.Tensor | None = None,
+    shard: RowShard | None = None,
 ) -> WTALCLossTerms:
-    """One training step's forward: the network on the batch's valid clips, then both losses."""
+    """One training step's forward: the network on the batch's valid clips, then both losses.
+
+    In a distributed run each process passes its videos of the batch (whole pairs), the whole
+    batch's `batch_size` and `casl_count` (`pair_class_count` of the whole batch) and `shard`,
+    its clips' rows (for the one-process dropout masks): its MILL is the sum over its videos
+    divided by the batch size and its CASL its terms' sum divided by the batch's count, so the
+    processes' values add up to the whole batch's. A process without a video of the batch runs
+    the network on nothing, so that its random stream and gradients stay in step."""
+    if features.shape[0] == 0:
+        zero = sum(o.sum() for o in model(features.reshape(0, features.shape[-1]), shard))
+        return WTALCLossTerms(total=zero, mil=zero.detach(), casl=zero.detach())
     lengths = lengths.to(features.device)
     t = int(lengths.max())
     features = features[:, :t]  # cut to the longest video, as their trainer
     mask = valid_mask(lengths, t)  # (B, T)
-    packed = model(features[mask])  # each (M, .): no work on padding
-    clip_features, clip_scores = (_unpack(x, mask) for x in packed)
+    packed = model(features[mask], shard)  # each (M, .): no work on padding
+    clip_features, clip_scores = (unpack(x, mask) for x in packed)
     labels = fine_labels.to(features.device)
-    l_mil = mil_topk_loss(clip_scores, mask, labels, topk_divisor).mean()
-    l_casl = co_activity_loss(clip_features, clip_scores, mask, labels, margin, pairs)
+    per_video = mil_topk_loss(clip_scores, mask, labels, topk_divisor)  # (B,)
+    l_mil = per_video.sum() / (len(per_video) if batch_size is None else batch_size)
+    l_casl = co_activity_loss(clip_features, clip_scores, mask, labels, margin, pairs, casl_count)
     total = (1 - lambda_casl) * l_mil + lambda_casl * l_casl
     return WTALCLossTerms(total=total, mil=l_mil.detach(), casl=l_casl.detach())
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkpoints: one state_dict file per block (`wtalc.pkl`), as haan.model.
-
-
-def save_checkpoints(model: WTALC, directory: str | Path) -> None:
-    """Write each block's state_dict to `directory/<block>.pkl`, atomically."""
-    from haan import fileio
-
-    folder = fileio.output_folder(directory)
-    for name, filename in CHECKPOINT_FILES.items():
-        fileio.save_torch(folder / filename, getattr(model, name).state_dict())
-
-
-def load_checkpoints(
-    model: WTALC,
-    directory: str | Path,
-    blocks: Iterable[str] = BLOCK_NAMES,
-    map_location: str | torch.device = "cpu",
-) -> None:
-    """Load `directory/<block>.pkl` into each named block; a missing file, a missing or extra
-    parameter or a wrong shape raises a one-line InputError naming the file."""
-    directory = Path(directory)
-    for name in blocks:
-        if name not in CHECKPOINT_FILES:
-            raise ValueError(f"unknown block {name!r}; expected one of {BLOCK_NAMES}")
-        path = directory / CHECKPOINT_FILES[name]
-        if not path.is_file():
-            raise InputError(f"{path}: no such checkpoint file")
-        try:
-            state = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # unpickling errors come in many types
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{path}: not a readable PyTorch checkpoint ({message})") from None
-        if not isinstance(state, dict):
-            raise InputError(f"{path}: expected a state_dict, found {type(state).__name__}")
-        expected = getattr(model, name).state_dict()
-        missing = [k for k in expected if k not in state]
-        unexpected = [str(k) for k in state if k not in expected]
-        if missing or unexpected:
-            parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-                [f"unexpected {', '.join(unexpected)}"] if unexpected else [])
-            raise InputError(f"{path}: {'; '.join(parts)}")
-        for key, ref in expected.items():
-            got = state[key]
-            if not isinstance(got, torch.Tensor) or got.shape != ref.shape:
-                found = (str(tuple(got.shape)) if isinstance(got, torch.Tensor)
-                         else type(got).__name__)
-                raise InputError(f"{path}: expected {key} of shape {tuple(ref.shape)}, "
-                                 f"found {found}")
-        getattr(model, name).load_state_dict(state)
-
-
 __all__ = [
-    "BLOCK_NAMES", "CHECKPOINT_FILES", "WTALC", "WTALCHyperParameters", "WTALCLossTerms",
-    "WTALCOutput", "WTALC_DEFAULTS", "co_activity_loss", "consecutive_pairs", "load_checkpoints",
-    "make_optimizer", "mil_topk_loss", "sample_similar_batch", "save_checkpoints", "topk_counts",
-    "wtalc_losses",
+    "BLOCK_NAMES", "WTALC", "WTALCLossTerms", "WTALCOutput", "WTALC_DEFAULTS", "co_activity_loss",
+    "consecutive_pairs", "make_optimizer", "mil_topk_loss", "pair_class_count",
+    "sample_similar_batch", "topk_counts", "wtalc_losses",
 ]
