@@ -274,3 +274,33 @@ def test_dumps_toml_numbers():
     text = dumps_toml({"t": {"a": 3e-5, "b": 2, "c": True, "d": [0.1, 0.5], "e": math.pi}})
     assert tomllib.loads(text) == {"t": {"a": 3e-5, "b": 2, "c": True, "d": [0.1, 0.5],
                                          "e": math.pi}}
+
+
+def test_model_and_wtalc_sections():
+    """[model] is optional (HAAN); [wtalc] is read with method = "wtalc" only, and written back
+    only then, so HAAN's configs write the same TOML as before."""
+    haan = load_config("fine_gym")
+    assert haan.model.method == "haan"
+    assert "model" not in haan.to_dict() and "wtalc" not in haan.to_dict()
+    assert "[model]" not in haan.to_toml() and "[wtalc]" not in haan.to_toml()
+    wtalc = load_config("fine_gym", ['model.method="wtalc"', "wtalc.learning_rate=0.001"])
+    tables = wtalc.to_dict()
+    assert tables["model"] == {"method": "wtalc"}
+    assert tables["wtalc"] == dict(dropout_rate=0.7, learning_rate=0.001, weight_decay=5e-4,
+                                   batch_size=10, num_similar=3, lambda_casl=0.5,
+                                   topk_divisor=8.0, casl_margin=0.5)
+    assert config_from_dict(tomllib.loads(wtalc.to_toml())) == wtalc
+    with pytest.raises(InputError) as err:
+        load_config("fine_gym", ["wtalc.learning_rate=0.001"])
+    assert str(err.value) == ('builtin:fine_gym: [wtalc] is read only with [model] method = '
+                              '"wtalc" (the method is \'haan\')')
+    with pytest.raises(InputError, match=r'\[model\] method: expected "haan" or "wtalc", got'):
+        load_config("fine_gym", ['model.method="mil"'])
+
+
+def test_switching_every_haan_loss_off_is_an_error():
+    off = [f"hyperparameters.lambda_{i}=0" for i in range(1, 5)]
+    with pytest.raises(InputError, match="lambda_1 .. lambda_4 are all 0"):
+        load_config("fine_gym", off)
+    assert load_config("fine_gym", off[1:]).hyperparameters.lambda_1 == 1.0  # L_mil alone
+    assert load_config("fine_gym", [*off, 'model.method="wtalc"']).model.method == "wtalc"

@@ -170,7 +170,7 @@ def test_a_closed_pipe_ends_quietly(tiny_dataset):
 
 KILL_HARNESS = textwrap.dedent("""
     import os, signal, sys
-    import haan.checkpoints, haan.train, torch
+    import haan.checkpoints, haan.methods, haan.train, torch
     phase, nth = sys.argv[1], int(sys.argv[2])
     calls = [0]
 
@@ -192,7 +192,7 @@ KILL_HARNESS = textwrap.dedent("""
     if phase == "pseudo_labels":
         around(haan.train, "make_pseudo_labels")
     elif phase == "batch":
-        around(haan.train, "haan_losses")
+        around(haan.methods, "haan_losses")
     elif phase == "evaluation":
         around(haan.train, "evaluate_model")
     elif phase == "state":  # half of training_state.pt written, then killed
@@ -351,9 +351,9 @@ def test_a_mixed_checkpoint_set_is_refused_everywhere(finished_run, tmp_path, ca
 
 
 def test_a_non_finite_loss_stops_the_run_resumably(tiny_dataset, tmp_path, monkeypatch, capsys):
-    import haan.train
+    import haan.methods
 
-    real = haan.train.haan_losses
+    real = haan.methods.haan_losses
     calls = [0]
 
     def blow_up_in_epoch_1(*args, **kwargs):
@@ -364,7 +364,7 @@ def test_a_non_finite_loss_stops_the_run_resumably(tiny_dataset, tmp_path, monke
                                concept=terms.concept, coarse=terms.coarse)
         return terms
 
-    monkeypatch.setattr(haan.train, "haan_losses", blow_up_in_epoch_1)
+    monkeypatch.setattr(haan.methods, "haan_losses", blow_up_in_epoch_1)
     assert main(train_args(tiny_dataset, tmp_path)) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "epoch 1, batch 1: the loss is not finite" in line and "--resume" in line
@@ -373,7 +373,7 @@ def test_a_non_finite_loss_stops_the_run_resumably(tiny_dataset, tmp_path, monke
     assert state["progress"]["next_epoch"] == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values())
     assert json.loads((run / MANIFEST).read_text())["epoch"] == 0  # the best is epoch 0's
-    monkeypatch.setattr(haan.train, "haan_losses", real)
+    monkeypatch.setattr(haan.methods, "haan_losses", real)
     assert main(train_args(tiny_dataset, tmp_path, "--resume")) == 0
     assert main(train_args(tiny_dataset, tmp_path / "clean")) == 0
     assert (run / "results.csv").read_text() == (

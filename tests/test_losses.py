@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from haan.losses import (
-    class_balance_weights, coarse_level_representations, coarse_loss, concept_loss,
+    LossesOn, class_balance_weights, coarse_level_representations, coarse_loss, concept_loss,
     fine_level_representations, haan_losses, mil_loss, per_video_weights, pseudo_loss,
     valid_mask, visual_concepts,
 )
@@ -461,3 +461,58 @@ def test_haan_losses_gradient_is_deterministic() -> None:
     assert torch.equal(results[0][0], results[1][0])
     for name, grad in results[0][1].items():
         assert torch.equal(grad, results[1][1][name]), name
+
+
+# ----------------------------------------------------------------------------------------------
+# Losses switched off (ablations): not computed, nor what only they need
+
+
+@pytest.mark.parametrize("on", [(1, 1, 1, 1), (1, 0, 0, 0), (1, 1, 0, 0), (1, 1, 1, 0),
+                                (1, 0, 1, 1), (0, 1, 0, 1), (0, 0, 1, 0)])
+def test_losses_switched_off_are_not_computed(on: tuple[int, ...]) -> None:
+    torch.manual_seed(3)
+    model = HAAN(DIM, HID, NUM_C, NUM_K, dropout_rate=0.0).double().train()
+    inp = batch_inputs(seed=50)
+    full = run_ours(model, inp, "mean")  # every loss, for reference
+    calls = {"pseudo_label_classifier": 0, "coarse_level_classifier": 0}
+    for name in calls:
+        getattr(model, name).register_forward_hook(
+            lambda module, args, out, name=name: calls.__setitem__(name, calls[name] + 1))
+    lambdas = [lam * flag for lam, flag in zip(LAMBDAS, on)]
+    assert LossesOn.of(lambdas) == LossesOn(*map(bool, on))
+    if not (on[1] or on[2] or on[3]):  # no pseudo labels at all
+        inp = {**inp, "pseudo_labels": None, "concept_weights": None}
+    model.zero_grad()
+    terms = haan_losses(model, **inp, fine_to_coarse=torch.tensor(F2C), num_coarse=NUM_G,
+                        top_k=TOP_K, pooling="mean", lambdas=lambdas)
+    values = [terms.mil, terms.pseudo, terms.concept, terms.coarse]
+    reference = [full.mil, full.pseudo, full.concept, full.coarse]
+    expected_total = sum(lam * ref for lam, ref, flag in zip(lambdas, reference, on) if flag)
+    torch.testing.assert_close(terms.total, expected_total, **TOL)
+    for value, ref, flag in zip(values, reference, on):
+        assert torch.equal(value, ref) if flag else torch.isnan(value)
+    assert calls == {"pseudo_label_classifier": on[1], "coarse_level_classifier": on[3]}
+    terms.total.backward()
+    got_gradient = {n: p.grad is not None for n, p in model.named_parameters()}
+    assert got_gradient["fine_level_classifier.out_layer.weight"] == bool(on[0])
+    assert got_gradient["pseudo_label_classifier.out_layer.weight"] == bool(on[1])
+    assert got_gradient["coarse_level_classifier.out_layer.weight"] == bool(on[3])
+    assert LossesOn(*map(bool, on)).every_parameter == all(got_gradient.values())
+
+
+def test_an_empty_part_runs_only_the_blocks_in_use() -> None:
+    """A process without a video of the batch runs the blocks the other processes run: the same
+    dropout draws, a zero total connected to exactly their parameters."""
+    torch.manual_seed(4)
+    model = HAAN(DIM, HID, NUM_C, NUM_K, dropout_rate=0.5).double().train()
+    empty = torch.zeros(0, 5, DIM, dtype=torch.float64)
+    lambdas = [LAMBDAS[0], 0.0, LAMBDAS[2], 0.0]
+    terms = haan_losses(model, empty, torch.zeros(0, dtype=torch.long), None, None,
+                        *(torch.zeros(0, n, dtype=torch.float64) for n in (NUM_C, NUM_C, NUM_G, NUM_G)),
+                        fine_to_coarse=torch.tensor(F2C), num_coarse=NUM_G, top_k=TOP_K,
+                        pooling="mean", lambdas=lambdas)
+    assert terms.total.item() == 0 and terms.mil.item() == 0 and terms.concept.item() == 0
+    assert torch.isnan(terms.pseudo) and torch.isnan(terms.coarse)
+    terms.total.backward()
+    used = {n.split(".")[0] for n, p in model.named_parameters() if p.grad is not None}
+    assert used == {"encoder", "fine_level_classifier"}

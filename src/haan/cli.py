@@ -126,12 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the files of an earlier dataset in DIR")
     p.set_defaults(handler=_cmd_synth)
 
-    # -- training and evaluation of HAAN --------------------------------------------------------
-    p = sub.add_parser("train", help="train HAAN; writes checkpoints and results.csv")
+    # -- training and evaluation ----------------------------------------------------------------
+    p = sub.add_parser("train", help="train HAAN (or [model] method); writes checkpoints and "
+                                     "results.csv")
     _add_config_args(p)
     p.add_argument("--exp-name", default=None, help="run name (default: a random UUID, as the paper)")
     p.add_argument("--output-dir", default="output")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
+    p.add_argument("--seeds", default=None, metavar="LIST",
+                   help="one run per seed (1,2,3 or 1-5) in EXP/seed_<s>/, then EXP/summary.csv "
+                        "and summary.json: mean ± std over the seeds; finished seeds are not "
+                        "trained again, --resume continues one that stopped")
     p.add_argument("--resume", nargs="?", const=True, default=False, choices=[True, "auto"],
                    metavar="auto", help="continue the run in its folder from its last saved "
                    "epoch; `--resume auto`: continue it if it saved a state, else start it (for "
@@ -144,9 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate checkpoints on the test set")
-    _add_config_args(p)
+    _add_config_args(p, required=False)
     p.add_argument("--models-dir", required=True, metavar="DIR",
-                   help="folder with encoder.pkl and fine_level_classifier.pkl")
+                   help="folder with the checkpoints (HAAN: encoder.pkl and "
+                        "fine_level_classifier.pkl; W-TALC: wtalc.pkl); a run folder's own "
+                        "config.toml is the default --config and always names the method")
     p.add_argument("--output-dir", default=None, metavar="DIR",
                    help="where eval_results.csv, eval_detections.json, eval_report.json and "
                         "eval_ap.png go (default: the models folder)")
@@ -198,6 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _add_torch_args(p)
     p.set_defaults(handler=_cmd_predict)
+
+    p = sub.add_parser("compare", help="runs and seed summaries side by side: mAP tables and a "
+                                       "figure")
+    p.add_argument("inputs", nargs="+", metavar="RUN_OR_SUMMARY",
+                   help="a run folder, a folder of haan train --seeds, or its summary.json")
+    p.add_argument("--out", default=None, metavar="TABLE.md", help="also write the tables here")
+    p.add_argument("--plot", default=None, metavar="FIGURE",
+                   help="mAP against tIoU with error bars (.png, .svg or .pdf)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out and --plot if they exist")
+    p.set_defaults(handler=_cmd_compare)
 
     # -- features from video files (haan.video) -------------------------------------------------
     p = sub.add_parser("extract", help="I3D clip features of video files, with their clip grids")
@@ -368,13 +385,29 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from haan.runs import run_training, set_threads
+    from haan.seeds import parse_seeds
 
+    if args.seeds is not None and args.seed is not None:
+        raise InputError("--seed and --seeds: choose one")
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     set_threads(args.threads)
     run_training(
         args.config, args.overrides, output_dir=args.output_dir, exp_name=args.exp_name,
-        seed=args.seed, device=args.device, resume=args.resume, overwrite=args.overwrite,
-        init_models_dir=args.init_models_dir, progress=not args.quiet,
+        seed=1 if args.seed is None else args.seed, device=args.device, resume=args.resume,
+        overwrite=args.overwrite, init_models_dir=args.init_models_dir, progress=not args.quiet,
+        seeds=seeds,
     )
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from haan.compare import run_compare
+
+    _, text = run_compare(args.inputs, out=args.out, plot=args.plot, overwrite=args.overwrite)
+    print(text, end="")
+    for path in (args.out, args.plot):
+        if path is not None:
+            print(f"wrote {path}")
     return 0
 
 

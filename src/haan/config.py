@@ -2,8 +2,11 @@
 
 A config file written for the paper's code (`fine_gym.toml`, `fine_action.toml`) loads unchanged:
 the sections `[dataset] [stats] [features] [annotations] [hyperparameters] [evaluation]` with the
-paper's keys are all required. Settings this project adds live in an optional `[haan]` section
-whose defaults reproduce the paper. Everything is validated once, in `load_config`; the result is
+paper's keys are all required. Settings this project adds live in optional sections whose
+defaults reproduce the paper: `[haan]`, `[model]` (which method trains: HAAN, or the W-TALC
+baseline) and `[wtalc]` (W-TALC's settings, only with `[model] method = "wtalc"`). A config
+written back (`to_dict`, `to_toml`) leaves `[model]` out for HAAN and `[wtalc]` out unless it is
+read, so HAAN's run folders hold the paper's sections plus `[haan]`, as before. Everything is validated once, in `load_config`; the result is
 immutable (`dataclasses.replace` makes a changed copy).
 
 Paths are kept as written; relative ones resolve against the working directory, as in the paper.
@@ -129,6 +132,30 @@ class HaanSection:
     clip_grid_path: str = ""
 
 
+METHODS = ("haan", "wtalc")
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    # "haan": the paper's method; "wtalc": W-TALC (Paul et al., ECCV 2018), haan.wtalc.
+    method: str = "haan"
+
+
+@dataclass(frozen=True)
+class WTALCSection:
+    """W-TALC's settings (read with [model] method = "wtalc" only). The defaults are the ones the
+    authors publish in their code (file and option in each comment; haan.wtalc says more)."""
+
+    dropout_rate: float = 0.7  # model.py: nn.Dropout(0.7)
+    learning_rate: float = 1e-4  # options.py --lr
+    weight_decay: float = 5e-4  # main.py: Adam(..., weight_decay=0.0005), L2 added to the gradient
+    batch_size: int = 10  # options.py --batch-size: videos per step
+    num_similar: int = 3  # options.py --num-similar: pairs of videos sharing a class per batch
+    lambda_casl: float = 0.5  # options.py --Lambda: total = (1 - l) MILL + l CASL
+    topk_divisor: float = 8.0  # train.py MILL: k = ceil(T / 8) clips per class
+    casl_margin: float = 0.5  # train.py CASL: the hinge's margin
+
+
 @dataclass(frozen=True)
 class Config:
     dataset: DatasetSection
@@ -138,14 +165,18 @@ class Config:
     hyperparameters: HyperParameters
     evaluation: EvaluationSection
     haan: HaanSection = field(default_factory=HaanSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    wtalc: WTALCSection = field(default_factory=WTALCSection)
     # Where the config came from (a path or "builtin:<name>"); not part of the TOML schema.
     source: str = field(default="<memory>", compare=False)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        """The TOML schema as nested dicts (tuples become lists); `source` is left out."""
+        """The TOML schema as nested dicts (tuples become lists); `source` is left out, and so are
+        `[model]` for HAAN and `[wtalc]` for any other method (sections that say nothing)."""
         out: dict[str, dict[str, Any]] = {}
         for f in dataclasses.fields(self):
-            if f.name == "source":
+            if f.name == "source" or (f.name == "model" and self.model.method == "haan") or (
+                    f.name == "wtalc" and self.model.method != "wtalc"):
                 continue
             section = dataclasses.asdict(getattr(self, f.name))
             out[f.name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
@@ -163,8 +194,10 @@ SECTION_TYPES: dict[str, type] = {
     "hyperparameters": HyperParameters,
     "evaluation": EvaluationSection,
     "haan": HaanSection,
+    "model": ModelSection,
+    "wtalc": WTALCSection,
 }
-OPTIONAL_SECTIONS = {"haan"}
+OPTIONAL_SECTIONS = {"haan", "model", "wtalc"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -252,6 +285,10 @@ def config_from_dict(raw: Mapping[str, Any], source: str = "<memory>") -> Config
         sections[name] = _section_from_table(cls, name, table, source)
     config = Config(**sections, source=source)
     _validate(config)
+    if "wtalc" in raw and config.model.method != "wtalc":
+        # A [wtalc] setting on another method's run would be silently ignored.
+        raise InputError(f"{source}: [wtalc] is read only with [model] method = \"wtalc\" "
+                         f"(the method is {config.model.method!r})")
     return config
 
 
@@ -329,8 +366,12 @@ def _validate(c: Config) -> None:
           h.learning_rate)
     check(h.fine_to_coarse_pooling in ("mean", "max"), "hyperparameters",
           "fine_to_coarse_pooling", '"mean" or "max"', h.fine_to_coarse_pooling)
-    for key in ("lambda_1", "lambda_2", "lambda_3", "lambda_4"):
+    lambdas = ("lambda_1", "lambda_2", "lambda_3", "lambda_4")
+    for key in lambdas:
         check(getattr(h, key) >= 0, "hyperparameters", key, "a number >= 0", getattr(h, key))
+    if c.model.method == "haan" and not any(getattr(h, key) > 0 for key in lambdas):
+        raise InputError(f"{src}: [hyperparameters] lambda_1 .. lambda_4 are all 0: at least one "
+                         "of HAAN's losses must be on")
 
     e = c.evaluation
     check(len(e.tiou_thresholds) > 0, "evaluation", "tiou_thresholds", "a non-empty list",
@@ -367,6 +408,21 @@ def _validate(c: Config) -> None:
     check(x.clip_grid_path == "" or x.clip_grid_path.endswith(".json"), "haan",
           "clip_grid_path", 'the path of a .json file, or ""', x.clip_grid_path)
 
+    check(c.model.method in METHODS, "model", "method", " or ".join(f'"{m}"' for m in METHODS),
+          c.model.method)
+    w = c.wtalc
+    check(0 <= w.dropout_rate < 1, "wtalc", "dropout_rate", "a probability in [0, 1)",
+          w.dropout_rate)
+    check(w.learning_rate > 0, "wtalc", "learning_rate", "a positive number", w.learning_rate)
+    check(w.weight_decay >= 0, "wtalc", "weight_decay", "a number >= 0", w.weight_decay)
+    check(w.num_similar >= 0, "wtalc", "num_similar", "an integer >= 0", w.num_similar)
+    check(w.batch_size >= max(1, 2 * w.num_similar), "wtalc", "batch_size",
+          f"room for num_similar = {w.num_similar} pairs (>= {max(1, 2 * w.num_similar)})",
+          w.batch_size)
+    check(0 <= w.lambda_casl <= 1, "wtalc", "lambda_casl", "a weight in [0, 1]", w.lambda_casl)
+    check(w.topk_divisor > 0, "wtalc", "topk_divisor", "a positive number", w.topk_divisor)
+    check(w.casl_margin >= 0, "wtalc", "casl_margin", "a number >= 0", w.casl_margin)
+
 
 # ----------------------------------------------------------------------------------------------
 # Writing (the resolved config goes with every run's output)
@@ -388,6 +444,23 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
+def with_defaults(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A config's tables (e.g. as saved with a run) with every optional section and every setting
+    it leaves out at its default: what the run used. What this haan does not know stays as is."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, cls in SECTION_TYPES.items():
+        if name in tables or name in OPTIONAL_SECTIONS:
+            defaults = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+                        for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+            out[name] = {**defaults, **dict(tables.get(name, {}))}
+    return out | {k: dict(v) for k, v in tables.items() if k not in SECTION_TYPES}
+
+
+def flatten(config_dict: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """{"section.key": value} of a config's to_dict()."""
+    return {f"{s}.{k}": v for s, table in config_dict.items() for k, v in table.items()}
+
+
 def dumps_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
     """Tables of scalars and flat lists, which is all the config schema has."""
     blocks = []
@@ -399,6 +472,7 @@ def dumps_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
 
 __all__ = [
     "AnnotationsSection", "Config", "DatasetSection", "EvaluationSection", "FeaturesSection",
-    "HaanSection", "HyperParameters", "StatsSection", "apply_overrides", "config_from_dict",
-    "dumps_toml", "load_config", "parse_override", "resolve_config_path",
+    "HaanSection", "HyperParameters", "METHODS", "ModelSection", "StatsSection", "WTALCSection",
+    "apply_overrides", "config_from_dict", "dumps_toml", "flatten", "load_config", "with_defaults",
+    "parse_override", "resolve_config_path",
 ]

@@ -127,7 +127,7 @@ def visual_concepts(
     return means.view(b, k + 1, h)[:, :k]  # (B, K, H)
 
 
-def _unit(x: torch.Tensor) -> torch.Tensor:
+def unit(x: torch.Tensor) -> torch.Tensor:
     """x / max(||x||, eps) along the last dim: F.cosine_similarity's normalisation."""
     return x / x.norm(dim=-1, keepdim=True).clamp_min(COSINE_EPS)
 
@@ -143,8 +143,8 @@ def fine_level_representations(
     vector) has similarity exactly 0, so it ranks above any present concept with negative one.
     """
     with torch.no_grad():
-        sim = torch.einsum("ch,bkh->bck", _unit(prototypes.to(concepts.dtype)),
-                           _unit(concepts.detach()))  # (B, C, K)
+        sim = torch.einsum("ch,bkh->bck", unit(prototypes.to(concepts.dtype)),
+                           unit(concepts.detach()))  # (B, C, K)
         top = sim.topk(top_k, dim=-1).indices  # (B, C, top_k)
         # A 0/1 selection matrix and a matmul rather than an indexed gather: the gather's
         # backward accumulates with atomics on the CPU (concepts shared by several classes),
@@ -220,13 +220,50 @@ def coarse_loss(
 @dataclass(frozen=True)
 class LossTerms:
     total: torch.Tensor  # scalar: sum over the batch of the lambda-weighted per-video losses
-    mil: torch.Tensor  # scalar, detached: sum over the batch of L_mil (unweighted)
+    mil: torch.Tensor  # scalar, detached: sum over the batch of L_mil (unweighted); NaN when off
     pseudo: torch.Tensor  # likewise L_pseudo
     concept: torch.Tensor  # likewise L_concept
     coarse: torch.Tensor  # likewise L_coarse
 
+    def logged(self) -> torch.Tensor:
+        """(5,) the total and each loss, detached: log.csv's loss, l_mil, l_pseudo, l_concept,
+        l_coarse."""
+        return torch.stack([self.total.detach(), self.mil, self.pseudo, self.concept, self.coarse])
 
-def _unpack(packed: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+
+@dataclass(frozen=True)
+class LossesOn:
+    """Which of the four losses a run computes: those whose lambda is > 0. A loss that is off is
+    not computed, nor is what only it needs (spec section 4): no pseudo-label classifier without
+    L_pseudo; no visual concepts, fine-level representations or pseudo labels (k-means) without
+    L_concept and L_coarse; no coarse-level classifier without L_coarse."""
+
+    mil: bool
+    pseudo: bool
+    concept: bool
+    coarse: bool
+
+    @classmethod
+    def of(cls, lambdas: Sequence[float]) -> LossesOn:
+        return cls(*(weight > 0 for weight in lambdas))
+
+    @property
+    def hierarchy(self) -> bool:
+        """Visual concepts and fine-level representations (L_concept, and L_coarse through Q)."""
+        return self.concept or self.coarse
+
+    @property
+    def pseudo_labels(self) -> bool:
+        return self.pseudo or self.hierarchy
+
+    @property
+    def every_parameter(self) -> bool:
+        """Whether every parameter gets a gradient: the fine classifier's output layer only
+        through L_mil (the prototypes W are detached), the other blocks through their losses."""
+        return self.mil and self.pseudo and self.hierarchy and self.coarse
+
+
+def unpack(packed: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """(M, F) rows of the valid clips -> (B, T, F), zeros on padding (differentiable)."""
     out = packed.new_zeros(*mask.shape, packed.shape[-1])
     out[mask] = packed
@@ -237,8 +274,8 @@ def haan_losses(
     model: HAAN,
     features: torch.Tensor,  # (B, T, D), padded
     lengths: torch.Tensor,  # (B,) clip counts, >= 1
-    pseudo_labels: torch.Tensor,  # (B, T) long
-    concept_weights: torch.Tensor,  # (K,)
+    pseudo_labels: torch.Tensor | None,  # (B, T) long; None when no loss needs them
+    concept_weights: torch.Tensor | None,  # (K,); likewise
     fine_labels: torch.Tensor,  # (B, C)
     fine_weights: torch.Tensor,  # (B, C)
     coarse_labels: torch.Tensor,  # (B, G)
@@ -251,56 +288,74 @@ def haan_losses(
     clip_shard: RowShard | None = None,
     video_shard: RowShard | None = None,
 ) -> LossTerms:
-    """One training step's forward: the model on the batch, then the four losses.
+    """One training step's forward: the model on the batch, then the losses whose lambda is > 0
+    (`LossesOn`; a loss that is off is NaN in the terms and absent from the total).
 
     In a distributed run each process passes its videos of the batch and where they sit in it:
     `video_shard` (videos) and `clip_shard` (their valid clips, packed), so that dropout uses the
     one-process masks (haan.model.dropout). A process may hold no video of a batch (the last
-    batch of an epoch can be smaller than the number of processes): it still runs every block,
-    on nothing, so its random stream and the gradient all-reduce stay in step with the others.
+    batch of an epoch can be smaller than the number of processes): it still runs every block
+    the losses use, on nothing, so its random stream and the gradient all-reduce stay in step
+    with the others.
     """
     from haan.model import RowShard
 
+    on = LossesOn.of(lambdas)
+    off = features.new_full((), float("nan"))
     coarse_shard = None if video_shard is None else RowShard(
         video_shard.total * num_coarse, video_shard.start * num_coarse, video_shard.stop * num_coarse)
     if features.shape[0] == 0:
-        outputs = model(features.reshape(0, features.shape[-1]), clip_shard)
-        hidden = outputs.clip_features.shape[-1]
-        z = model.coarse_level_classifier(outputs.clip_features.new_zeros(0, num_coarse, hidden),
-                                          coarse_shard)[1]
-        zero = sum(o.sum() for o in outputs) + z.sum()  # 0, connected to every block
-        return LossTerms(total=zero, mil=zero.detach(), pseudo=zero.detach(),
-                         concept=zero.detach(), coarse=zero.detach())
+        outputs = model(features.reshape(0, features.shape[-1]), clip_shard, pseudo=on.pseudo)
+        zero = sum(o.sum() for o in outputs if o is not None)  # 0, connected to every block used
+        if on.coarse:
+            hidden = outputs.clip_features.shape[-1]
+            zero = zero + model.coarse_level_classifier(
+                outputs.clip_features.new_zeros(0, num_coarse, hidden), coarse_shard)[1].sum()
+        values = [zero.detach() if used else off for used in (on.mil, on.pseudo, on.concept, on.coarse)]
+        return LossTerms(zero, *values)
     lengths = lengths.to(features.device)
     t = int(lengths.max())
     # As the paper: the batch is cut to its longest video before the forward pass.
     features = features[:, :t]
-    pseudo_labels = pseudo_labels[:, :t].to(features.device)
     mask = valid_mask(lengths, t)  # (B, T)
 
     # The blocks act on each clip alone: run them on the valid clips only (no work on padding),
     # then lay the outputs back out as (B, T, .) for the per-video losses.
-    packed = model(features[mask], clip_shard)  # each (M, .), M = number of valid clips
-    clip_features, clip_scores, pseudo_logits = (_unpack(x, mask) for x in packed)
-    w = model.prototypes()  # (C, H), no gradient
-    l_mil = mil_loss(clip_scores, mask, fine_labels, fine_weights)
-    l_pseudo = pseudo_loss(pseudo_logits, pseudo_labels, mask, concept_weights)
-    v = visual_concepts(clip_features, pseudo_labels, mask, concept_weights.shape[0])
-    r = fine_level_representations(w, v, top_k)  # (B, C, H)
-    l_concept = concept_loss(w, r, fine_labels)
-    q = coarse_level_representations(r, fine_to_coarse, num_coarse, pooling)  # (B, G, H)
-    z = model.coarse_level_classifier(q, coarse_shard)[1].squeeze(-1)  # (B, G)
-    l_coarse = coarse_loss(z, coarse_labels, coarse_weights)
-
+    packed = model(features[mask], clip_shard, pseudo=on.pseudo)  # each (M, .), M valid clips
+    clip_features, clip_scores = unpack(packed.clip_features, mask), unpack(packed.clip_scores, mask)
+    if on.pseudo_labels:
+        pseudo_labels = pseudo_labels[:, :t].to(features.device)
     l1, l2, l3, l4 = lambdas
-    per_video = l1 * l_mil + l2 * l_pseudo + l3 * l_concept + l4 * l_coarse  # (B,)
-    return LossTerms(total=per_video.sum(), mil=l_mil.detach().sum(),
-                     pseudo=l_pseudo.detach().sum(), concept=l_concept.detach().sum(),
-                     coarse=l_coarse.detach().sum())
+    weighted: list[torch.Tensor] = []  # (B,) each, in the order of the total's terms
+    l_mil = l_pseudo = l_concept = l_coarse = None
+    if on.mil:
+        l_mil = mil_loss(clip_scores, mask, fine_labels, fine_weights)
+        weighted.append(l1 * l_mil)
+    if on.pseudo:
+        l_pseudo = pseudo_loss(unpack(packed.pseudo_logits, mask), pseudo_labels, mask,
+                               concept_weights)
+        weighted.append(l2 * l_pseudo)
+    if on.hierarchy:
+        w = model.prototypes()  # (C, H), no gradient
+        v = visual_concepts(clip_features, pseudo_labels, mask, concept_weights.shape[0])
+        r = fine_level_representations(w, v, top_k)  # (B, C, H)
+        if on.concept:
+            l_concept = concept_loss(w, r, fine_labels)
+            weighted.append(l3 * l_concept)
+        if on.coarse:
+            q = coarse_level_representations(r, fine_to_coarse, num_coarse, pooling)  # (B, G, H)
+            z = model.coarse_level_classifier(q, coarse_shard)[1].squeeze(-1)  # (B, G)
+            l_coarse = coarse_loss(z, coarse_labels, coarse_weights)
+            weighted.append(l4 * l_coarse)
+    per_video = weighted[0]
+    for term in weighted[1:]:  # left to right, as l1 * a + l2 * b + ... adds
+        per_video = per_video + term
+    return LossTerms(per_video.sum(), *(off if x is None else x.detach().sum()
+                                        for x in (l_mil, l_pseudo, l_concept, l_coarse)))
 
 
 __all__ = [
-    "COSINE_EPS", "LossTerms", "class_balance_weights", "coarse_level_representations",
+    "COSINE_EPS", "LossTerms", "LossesOn", "class_balance_weights", "coarse_level_representations",
     "coarse_loss", "concept_loss", "fine_level_representations", "haan_losses", "mil_loss",
-    "per_video_weights", "pseudo_loss", "valid_mask", "visual_concepts",
+    "per_video_weights", "pseudo_loss", "unit", "unpack", "valid_mask", "visual_concepts",
 ]

@@ -99,7 +99,7 @@ class Block(nn.Module):
 class ModelOutput(NamedTuple):
     clip_features: torch.Tensor  # f (B, T, H): the fine block's hidden activations
     clip_scores: torch.Tensor  # s (B, T, C): fine class logits
-    pseudo_logits: torch.Tensor  # p (B, T, K): visual concept logits
+    pseudo_logits: torch.Tensor | None  # p (B, T, K): visual concept logits (None if not asked)
 
 
 class HAAN(nn.Module):
@@ -128,12 +128,13 @@ class HAAN(nn.Module):
                    h.num_visual_concepts, h.dropout_rate,
                    fast_dropout=config.haan.dropout_masks == "fast")
 
-    def forward(self, x: torch.Tensor, shard: RowShard | None = None) -> ModelOutput:
+    def forward(self, x: torch.Tensor, shard: RowShard | None = None,
+                pseudo: bool = True) -> ModelOutput:
         """x: (B, T, D) or packed clips (M, D); `shard`: these clips' rows of a distributed
-        batch (see `dropout`)."""
+        batch (see `dropout`); `pseudo`: run the pseudo-label classifier (off when L_pseudo is)."""
         _, e = self.encoder(x, shard)  # (B, T, H)
         f, s = self.fine_level_classifier(e, shard)  # (B, T, H), (B, T, C)
-        _, p = self.pseudo_label_classifier(e, shard)  # (B, T, K)
+        p = self.pseudo_label_classifier(e, shard)[1] if pseudo else None  # (B, T, K)
         return ModelOutput(clip_features=f, clip_scores=s, pseudo_logits=p)
 
     def clip_scores(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ the run folder, calls `haan.train` / `haan.evaluate`, writes the outputs and rep
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import uuid
@@ -19,10 +20,11 @@ from haan.config import Config, load_config
 from haan.data import load_dataset
 from haan.errors import InputError
 from haan.evaluate import evaluate_model, score_coarse
-from haan.model import HAAN
+from haan.methods import build_inference_model, build_model, inference_blocks
 from haan.reports import (
     detections_json, format_table, report_json, results_header, results_row, write_results_csv,
 )
+from haan.seeds import SUMMARY_CSV, SUMMARY_JSON, Summary, format_summary, train_seeds
 from haan.train import TrainResult, train
 
 # What `haan evaluate` writes: its own names, so that evaluating into a training run's folder
@@ -79,13 +81,16 @@ def check_model_fits(config: Config, device: torch.device, training: bool) -> No
     """A model that cannot be allocated is a clear error naming the sizes, not an allocator
     traceback (or, worse, the OOM killer halfway through initialisation)."""
     with torch.device("meta"):  # sizes only, nothing allocated
-        params = sum(p.numel() for p in HAAN.from_config(config).parameters())
+        params = sum(p.numel() for p in build_model(config).parameters())
     copies = 4 if training else 1  # weights, gradients and Adam's two moments
     need, have = params * 4 * copies, _device_memory(device)
     if need > have:
+        h = config.hyperparameters
+        size = (f"feature_size = {h.feature_size}" if config.model.method == "wtalc"
+                else f"encoded_feature_size = {h.encoded_feature_size}")
         raise InputError(
-            f"{config.source}: [hyperparameters] encoded_feature_size = "
-            f"{config.hyperparameters.encoded_feature_size}: the model needs {need / 2**30:.1f} GiB for {params:,} parameters"
+            f"{config.source}: [hyperparameters] {size}: the {config.model.method} model needs "
+            f"{need / 2**30:.1f} GiB for {params:,} parameters"
             f"{' (weights, gradients and Adam state)' if training else ''}, more than the "
             f"{have / 2**30:.1f} GiB of {device}")
 
@@ -100,12 +105,17 @@ def run_training(
     config_name: str, overrides: Sequence[str] = (), *, output_dir: str | Path = "output",
     exp_name: str | None = None, seed: int = 1, device: str = "auto", resume: bool | str = False,
     overwrite: bool = False, init_models_dir: str | Path | None = None, progress: bool = True,
-    dataset_folder: str | None = None,
-) -> TrainResult:
+    dataset_folder: str | None = None, seeds: Sequence[int] | None = None,
+) -> TrainResult | Summary:
     """`dataset_folder` replaces `[dataset] name` in the run folder (the paper's main.py uses its
-    --dataset argument there). Launched by torchrun, every process runs this with the same
-    arguments (and the same --exp-name: a random name would differ between processes)."""
+    --dataset argument there). With `seeds`, one run per seed in the run folder's seed_<s>/ and
+    their summary (haan.seeds; `resume` continues the seeds that stopped). Launched by torchrun,
+    every process runs this with the same arguments (and the same --exp-name: a random name
+    would differ between processes)."""
     config = load_config(config_name, overrides)
+    if seeds is not None and init_models_dir is not None:
+        raise InputError("--seeds with --init-models-dir: start each seed from scratch, or train "
+                         "one run")
     procs, device = distributed.start(device)
     try:
         if procs.distributed and exp_name is None and dataset_folder is None:
@@ -118,10 +128,18 @@ def run_training(
         run_dir = run_dir_for(config, output_dir, exp_name, dataset_folder)
         tell = say if procs.main else (lambda message: None)
         where = (f"{procs.world_size} processes ({dev.type})" if procs.distributed else str(dev))
+        which = (f"seeds {', '.join(map(str, seeds))}" if seeds is not None else f"seed {seed}")
         tell(f"training {config.dataset.name} ({len(dataset.train_indices)} training videos, "
-             f"{len(dataset.val_indices)} validation, {len(dataset.test_indices)} test) on "
-             f"{where} with {torch.get_num_threads()} threads each, seed {seed}, output in "
-             f"{run_dir}")
+             f"{len(dataset.val_indices)} validation, {len(dataset.test_indices)} test), method "
+             f"{config.model.method}, on {where} with {torch.get_num_threads()} threads each, "
+             f"{which}, output in {run_dir}")
+        if seeds is not None:
+            summary = train_seeds(config, dataset, run_dir, seeds, device=dev,
+                                  resume=bool(resume), overwrite=overwrite, progress=show,
+                                  report=tell, procs=procs)
+            tell(format_summary(summary))
+            tell(f"{SUMMARY_CSV}, {SUMMARY_JSON} and a folder per seed in {run_dir}")
+            return summary
         result = train(config, dataset, run_dir, seed=seed, device=dev, resume=resume,
                        overwrite=overwrite, progress=show, report=tell, procs=procs,
                        init_models_dir=Path(init_models_dir) if init_models_dir else None)
@@ -136,17 +154,38 @@ def run_training(
     return result
 
 
+def evaluation_config(config_name: str | None, overrides: Sequence[str],
+                      models_dir: str | Path) -> Config:
+    """The config to evaluate `models_dir` with: `config_name`'s (default: the run's own
+    config.toml in `models_dir`), its method and the method's settings taken from the run's
+    config.toml when the folder has one, since they say which network its checkpoints hold."""
+    saved = Path(models_dir) / "config.toml"
+    if config_name is None:
+        if not saved.is_file():
+            raise InputError(f"{models_dir}: no config.toml (not a run folder of haan train); "
+                             "name the config with --config")
+        return load_config(saved, overrides)
+    config = load_config(config_name, overrides)
+    if saved.is_file():
+        run = load_config(saved)
+        if run.model != config.model:
+            say(f"{saved}: the checkpoints are of a {run.model.method} run; evaluating them so")
+        config = dataclasses.replace(config, model=run.model, wtalc=run.wtalc)
+    return config
+
+
 def run_evaluation(
-    config_name: str, overrides: Sequence[str] = (), *, models_dir: str | Path,
+    config_name: str | None, overrides: Sequence[str] = (), *, models_dir: str | Path,
     output_dir: str | Path | None = None, device: str = "auto", progress: bool = True,
     overwrite: bool = False, paper_names: bool = False, plots: bool = True,
 ) -> None:
-    """Evaluate the encoder and fine-level classifier of `models_dir` on the test set; write the
-    results row (the paper's header), the detections (ActivityNet results JSON, class names as
-    labels) and the report (per-class AP, fine and coarse level) under EVAL_OUTPUTS' names
-    (PAPER_EVAL_OUTPUTS' for the paper's main.py), and with `plots` the report's figure
-    (EVAL_FIGURE)."""
-    config = load_config(config_name, overrides)
+    """Evaluate the checkpoints inference needs (HAAN: the encoder and the fine-level classifier;
+    W-TALC: its network) of `models_dir` on the test set; write the results row (the paper's
+    header), the detections (ActivityNet results JSON, class names as labels) and the report
+    (per-class AP, fine and coarse level) under EVAL_OUTPUTS' names (PAPER_EVAL_OUTPUTS' for the
+    paper's main.py), and with `plots` the report's figure (EVAL_FIGURE). The config: see
+    `evaluation_config`."""
+    config = evaluation_config(config_name, overrides, models_dir)
     show = progress and sys.stderr.isatty()
     dataset = load_dataset(config, progress=show)
     dev = resolve_device(device)
@@ -158,8 +197,8 @@ def run_evaluation(
     paths = {key: out / name for key, name in names.items()}
     if not overwrite:
         fileio.refuse_to_replace(list(paths.values()))
-    model = HAAN.from_config(config).to(dev)
-    epoch = load_checkpoints(model, Path(models_dir), blocks=("encoder", "fine_level_classifier"),
+    model = build_inference_model(config).to(dev)
+    epoch = load_checkpoints(model, Path(models_dir), blocks=inference_blocks(config),
                              map_location=dev)
     result = evaluate_model(model, dataset, dataset.test_indices, config, dev, progress=show)
     coarse = score_coarse(result, dataset, config)

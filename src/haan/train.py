@@ -1,18 +1,21 @@
-"""HAAN training, top to bottom (spec sections 3 and 4, the paper's epoch loop).
+"""Training, top to bottom (spec sections 3 and 4, the paper's epoch loop), for the method the
+config names (haan.methods: HAAN, the paper's, or the W-TALC baseline).
 
     set up: the run folder checked, model / optimizer / RNG seeded, or the saved state resumed
     for each epoch:
-        every `pseudo_label_interval` epochs: encode all training clips, k-means -> pseudo labels
-        train_one_epoch: per shuffled batch of `batch_size` videos, the four losses, one Adam step
+        HAAN, every `pseudo_label_interval` epochs (when a loss needs them): encode all training
+            clips, k-means -> pseudo labels
+        train_one_epoch: per batch (HAAN: the shuffled videos in batches of `batch_size`), the
+            method's losses, one Adam step
         evaluate (validation split if any, else the test set as the paper), then save:
             results.csv, log.csv, training_state.pt, the best epoch's checkpoints, last/
     with a validation split: the best epoch once on the test set (test_results.csv)
 
-A run folder holds the best epoch's four checkpoints (the paper's files, inside the manifest of
-haan.checkpoints), `last/` with the last epoch's, `results.csv` (the paper's header), `log.csv`
-(each loss per epoch), the resolved `config.toml`, `run.json` (seed, device, versions) and
-`training_state.pt` for `--resume`. The state is saved before the best checkpoints, so a run
-killed while writing them resumes by rewriting them from the state.
+A run folder holds the best epoch's checkpoints (HAAN: the paper's four files; W-TALC: one,
+inside the manifest of haan.checkpoints), `last/` with the last epoch's, `results.csv` (the
+paper's header), `log.csv` (each loss per epoch), the resolved `config.toml`, `run.json` (seed,
+device, versions) and `training_state.pt` for `--resume`. The state is saved before the best
+checkpoints, so a run killed while writing them resumes by rewriting them from the state.
 """
 
 from __future__ import annotations
@@ -34,36 +37,27 @@ from haan import fileio
 from haan.checkpoints import (
     MANIFEST, checkpoint_file, complete_epoch, existing_blocks, load_checkpoints, save_checkpoints,
 )
-from haan.config import Config, config_from_dict
+from haan.config import Config, flatten, with_defaults
 from haan.data import Dataset
 from haan.distributed import (
     SINGLE, Processes, all_gather_objects, all_reduce_sum, broadcast_object, merge_chunks, my_chunks,
-    split,
 )
 from haan.errors import InputError
 from haan.evaluate import EvaluationResult, chunk_clips, evaluate_model, video_chunks
-from haan.losses import LossTerms, class_balance_weights, haan_losses, per_video_weights
 from haan.memory import release_freed_memory
-from haan.model import BLOCK_NAMES, HAAN, RowShard
+from haan.methods import ALL_BLOCK_NAMES, Batch, Method, batch_size_setting, build_method
+from haan.model import HAAN, RowShard
 from haan.pseudo_labels import check_sample_size, concept_weights, fit_concepts, sample_indices
 from haan.reports import format_table, results_header, results_row, write_results_csv
 
 STATE_FILE = "training_state.pt"
 STATE_FORMAT = "haan-training-state"
-LOG_COLUMNS = ["epoch", "loss", "l_mil", "l_pseudo", "l_concept", "l_coarse",
-               "kmeans_inertia", "eval_avg_mAP", "seconds"]
 # Above this, pseudo labelling encodes the training clips twice rather than holding them all
 # (FineGym: 2.4 GB of encoded clips, FineAction 3.5 GB; a second pass costs ~10% of an epoch).
 PSEUDO_LABEL_CACHE_BYTES = 256 << 20
 # Everything a run writes into its folder: what --overwrite removes, what marks a folder as a run.
 RUN_FILES = ("config.toml", "run.json", "results.csv", "log.csv", "test_results.csv", STATE_FILE,
-             MANIFEST, *(checkpoint_file(b) for b in BLOCK_NAMES))
-
-
-def make_optimizer(model: HAAN, learning_rate: float) -> torch.optim.Adam:
-    """Adam over the four blocks, no weight decay (the paper). The fused implementation computes
-    the same update in one pass over the parameters: ~5x faster per step on a CPU at H = 2048."""
-    return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+             MANIFEST, *(checkpoint_file(b) for b in ALL_BLOCK_NAMES))
 
 
 @dataclass(frozen=True)
@@ -82,27 +76,6 @@ class PseudoLabelState:
         steps = torch.arange(t_max, device=start.device)  # (t_max,)
         idx = start[:, None] + torch.minimum(steps[None, :], (length - 1).clamp(min=0)[:, None])
         return torch.where(steps[None, :] < length[:, None], self.labels[idx], 0)
-
-
-@dataclass(frozen=True)
-class TrainingTargets:
-    """What the losses need of the training set, on the training device (rows: train_indices)."""
-
-    fine_y: torch.Tensor  # (N, C) multi-hot
-    fine_w: torch.Tensor  # (N, C) class-balancing weight of each (video, class)
-    coarse_y: torch.Tensor  # (N, G)
-    coarse_w: torch.Tensor  # (N, G)
-    fine_to_coarse: torch.Tensor  # (C,) int64
-
-    @classmethod
-    def of(cls, dataset: Dataset, device: torch.device) -> TrainingTargets:
-        idx = dataset.train_indices
-        fine_y = torch.from_numpy(dataset.fine_multi_hot(idx)).to(device)
-        coarse_y = torch.from_numpy(dataset.coarse_multi_hot(idx)).to(device)
-        return cls(fine_y=fine_y, fine_w=per_video_weights(fine_y, *class_balance_weights(fine_y)),
-                   coarse_y=coarse_y,
-                   coarse_w=per_video_weights(coarse_y, *class_balance_weights(coarse_y)),
-                   fine_to_coarse=torch.from_numpy(dataset.fine_to_coarse.astype(np.int64)).to(device))
 
 
 @dataclass
@@ -214,67 +187,50 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
 # One epoch
 
 
-class Objective(nn.Module):
-    """The model and its training loss as one module, so that DistributedDataParallel sees one
-    forward call per step."""
+def train_one_epoch(method: Method, objective: nn.Module, dataset: Dataset,
+                    pseudo: PseudoLabelState | None, generator: torch.Generator, epoch: int,
+                    device: torch.device, progress: bool = False,
+                    procs: Processes = SINGLE) -> list[float]:
+    """One epoch of the method's batches (`objective` is method.objective, or DDP around it); the
+    mean per batch of the total loss and of each loss (over the whole batch, whatever the
+    processes). A loss that is not finite stops the run before the step that would spread it
+    into the weights.
 
-    def __init__(self, model: HAAN) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, *args, **kwargs) -> LossTerms:
-        return haan_losses(self.model, *args, **kwargs)
-
-
-def train_one_epoch(objective: nn.Module, optimizer: torch.optim.Optimizer, dataset: Dataset,
-                    targets: TrainingTargets, pseudo: PseudoLabelState, config: Config,
-                    generator: torch.Generator, epoch: int, device: torch.device,
-                    progress: bool = False, procs: Processes = SINGLE) -> list[float]:
-    """One pass over the shuffled training videos; the mean per batch of the total loss and of
-    each of the four losses (over the whole batch, whatever the processes). A loss that is not
-    finite stops the run before the step that would spread it into the weights.
-
-    With several processes, each takes its contiguous part of every batch; its loss is scaled by
-    the number of processes, so the all-reduced (averaged) gradient is the whole batch's."""
+    With several processes, each takes its contiguous part of every batch (`method.part`); its
+    loss is scaled by the number of processes, so the all-reduced (averaged) gradient is the
+    whole batch's."""
     from tqdm import tqdm
 
-    h = config.hyperparameters
     train_idx = dataset.train_indices
-    lambdas = (h.lambda_1, h.lambda_2, h.lambda_3, h.lambda_4)
     objective.train()
-    sums = torch.zeros(5, dtype=torch.float64)
-    batches = torch.randperm(len(train_idx), generator=generator).split(h.batch_size)
+    sums = torch.zeros(1 + len(method.loss_columns), dtype=torch.float64)
+    batches = method.epoch_batches(generator)
     for batch, positions in enumerate(tqdm(batches, desc=f"epoch {epoch}", unit="batch",
                                            disable=not (progress and procs.main), leave=False)):
-        video_shard = clip_shard = None
+        mine, video_shard, clip_shard = positions, None, None
         if procs.distributed:
-            lo, hi = split(len(positions), procs)
+            lo, hi = method.part(len(positions), procs)
             clips = np.concatenate([[0], np.cumsum(dataset.lengths[train_idx[positions.numpy()]])])
             video_shard = RowShard(len(positions), lo, hi)
             clip_shard = RowShard(int(clips[-1]), int(clips[lo]), int(clips[hi]))
-            positions = positions[lo:hi]
-        feats, lengths = dataset.padded_batch(train_idx[positions.numpy()])  # (B, T, D), (B,)
-        features = torch.from_numpy(feats).to(device)
-        pos = positions.to(device)
-        terms = objective(
-            features, torch.from_numpy(lengths).to(device),
-            pseudo.padded(pos, features.shape[1]), pseudo.weights,
-            targets.fine_y[pos], targets.fine_w[pos], targets.coarse_y[pos], targets.coarse_w[pos],
-            fine_to_coarse=targets.fine_to_coarse, num_coarse=dataset.num_coarse_classes,
-            top_k=h.num_top_visual_concepts, pooling=h.fine_to_coarse_pooling, lambdas=lambdas,
-            clip_shard=clip_shard, video_shard=video_shard,
-        )
-        values = all_reduce_sum(torch.stack([terms.total.detach(), terms.mil, terms.pseudo,
-                                             terms.concept, terms.coarse]).double(), procs).cpu()
+            mine = positions[lo:hi]
+        feats, lengths = dataset.padded_batch(train_idx[mine.numpy()])  # (b, T, D), (b,)
+        terms = objective(Batch(
+            features=torch.from_numpy(feats).to(device),
+            lengths=torch.from_numpy(lengths).to(device), positions=mine.to(device),
+            batch_positions=positions.to(device), pseudo=pseudo, clip_shard=clip_shard,
+            video_shard=video_shard))
+        values = all_reduce_sum(terms.logged().double(), procs).cpu()
         if not torch.isfinite(values[0]):
-            names = ", ".join(f"{n} {v:.4g}" for n, v in zip(LOG_COLUMNS[2:6], values[1:].tolist()))
+            names = ", ".join(f"{n} {v:.4g}" for n, v in zip(method.loss_columns,
+                                                              values[1:].tolist()))
             raise InputError(
                 f"epoch {epoch}, batch {batch}: the loss is not finite ({names}); training "
                 "stopped before this step, the state saved after the previous epoch can be "
                 "continued with --resume")
-        optimizer.zero_grad(set_to_none=True)
+        method.optimizer.zero_grad(set_to_none=True)
         (terms.total * procs.world_size).backward()
-        optimizer.step()
+        method.optimizer.step()
         sums += values
     return (sums / max(len(batches), 1)).tolist()
 
@@ -340,7 +296,7 @@ def _progress_state(progress: RunProgress) -> dict:
                                               "weights": p.weights.cpu(), "inertia": p.inertia}}
 
 
-def save_state(path: Path, config: Config, model: HAAN, optimizer: torch.optim.Optimizer,
+def save_state(path: Path, config: Config, model: nn.Module, optimizer: torch.optim.Optimizer,
                generator: torch.Generator, progress: RunProgress) -> None:
     fileio.save_torch(path, {
         "format": STATE_FORMAT, "config": config.to_dict(), "model": model.state_dict(),
@@ -349,24 +305,11 @@ def save_state(path: Path, config: Config, model: HAAN, optimizer: torch.optim.O
     })
 
 
-def _flatten(config_dict: dict) -> dict[str, object]:
-    return {f"{s}.{k}": v for s, table in config_dict.items() for k, v in table.items()}
-
-
 def config_differences(saved: dict, current: dict, ignore: tuple[str, ...] = ()) -> list[str]:
     """`section.key (was X, now Y)` for each setting that differs."""
-    a, b = _flatten(saved), _flatten(current)
+    a, b = flatten(saved), flatten(current)
     return [f"{k} (was {a.get(k, 'unset')!r}, now {b.get(k, 'unset')!r})"
             for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)]
-
-
-def _with_defaults(saved: dict) -> dict:
-    """A saved config with the settings added since it was saved at their defaults (which is
-    what the run used), so that a newer haan resumes an older run."""
-    try:
-        return config_from_dict(saved).to_dict()
-    except InputError:  # settings this haan does not know: compare as saved
-        return saved
 
 
 def load_state(path: Path, config: Config) -> dict:
@@ -379,7 +322,7 @@ def load_state(path: Path, config: Config) -> dict:
         raise InputError(f"{path}: not a readable training state ({first[:200]})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise InputError(f"{path}: not a haan training state")
-    differences = config_differences(_with_defaults(state["config"]), config.to_dict(),
+    differences = config_differences(with_defaults(state["config"]), with_defaults(config.to_dict()),
                                      ignore=("hyperparameters.epochs",))
     if differences:
         raise InputError(f"{path}: the run was made with another config; resume needs the same "
@@ -391,7 +334,7 @@ def load_state(path: Path, config: Config) -> dict:
     return state
 
 
-def restore(state: dict, model: HAAN, optimizer: torch.optim.Optimizer,
+def restore(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
             generator: torch.Generator, device: torch.device) -> RunProgress:
     """Model, optimizer and RNG as saved; the run's progress."""
     model.load_state_dict(state["model"])
@@ -406,7 +349,7 @@ def restore(state: dict, model: HAAN, optimizer: torch.optim.Optimizer,
                        pseudo=pseudo)
 
 
-def complete_checkpoint_sets(run_dir: Path, model: HAAN, run: RunProgress) -> None:
+def complete_checkpoint_sets(run_dir: Path, model: nn.Module, run: RunProgress) -> None:
     """The state is saved before the checkpoint sets of its epoch: if the run was killed while
     writing them, the restored model is exactly what they should hold."""
     last_epoch = run.next_epoch - 1
@@ -427,27 +370,26 @@ def _run_metadata(config: Config, seed: int, device: torch.device, procs: Proces
     }
 
 
-def _log_text(rows: list[dict]) -> str:
+def _log_text(rows: list[dict], columns: tuple[str, ...]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LOG_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
 
 
-def save_epoch(run_dir: Path, config: Config, model: HAAN, optimizer: torch.optim.Optimizer,
-               generator: torch.Generator, run: RunProgress, header: list[str],
-               improved: bool) -> None:
+def save_epoch(run_dir: Path, config: Config, method: Method, generator: torch.Generator,
+               run: RunProgress, header: list[str], improved: bool) -> None:
     """The end of an epoch on disk. The state goes before the checkpoint sets, so that a run
     killed while writing them can rewrite them from the state when it resumes."""
     epoch = run.next_epoch - 1
     write_results_csv(run_dir / "results.csv", header, run.results)
-    fileio.write_text(run_dir / "log.csv", _log_text(run.log))
+    fileio.write_text(run_dir / "log.csv", _log_text(run.log, method.log_columns))
     if config.haan.save_training_state:
-        save_state(run_dir / STATE_FILE, config, model, optimizer, generator, run)
+        save_state(run_dir / STATE_FILE, config, method.model, method.optimizer, generator, run)
     if improved:
-        save_checkpoints(model, run_dir, epoch=epoch)
-    save_checkpoints(model, run_dir / "last", epoch=epoch)
+        save_checkpoints(method.model, run_dir, epoch=epoch)
+    save_checkpoints(method.model, run_dir / "last", epoch=epoch)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -468,17 +410,19 @@ def train(
     report: Callable[[str], None] = lambda message: None,
     procs: Processes = SINGLE,
 ) -> TrainResult:
-    """Train HAAN into `run_dir` (see the module docstring). `resume`: False, True or "auto".
-    With `procs` of a torchrun launch, every process calls this with the same arguments."""
+    """Train the config's method into `run_dir` (see the module docstring). `resume`: False,
+    True or "auto". With `procs` of a torchrun launch, every process calls this with the same
+    arguments."""
     from tqdm import tqdm
 
     h, x = config.hyperparameters, config.haan
     if len(dataset.train_indices) == 0:
         raise InputError(f"{config.source}: no training videos")
-    if h.batch_size % procs.world_size:
-        raise InputError(f"{config.source}: [hyperparameters] batch_size = {h.batch_size} must be "
-                         f"divisible by the number of processes ({procs.world_size}): it is the "
-                         "global batch, split between them")
+    setting, batch_size = batch_size_setting(config)
+    if batch_size % procs.world_size:
+        raise InputError(f"{config.source}: {setting} = {batch_size} must be divisible by the "
+                         f"number of processes ({procs.world_size}): it is the global batch, "
+                         "split between them")
     run_dir = Path(run_dir)
     resume = on_main(procs, lambda: prepare_run_folder(run_dir, config, resume=resume,
                                                        overwrite=overwrite))
@@ -488,18 +432,20 @@ def train(
     # -- set up: everything seeded here, identically on every process ------------------------------
     torch.manual_seed(seed)  # parameter initialisation and dropout masks
     generator = torch.Generator().manual_seed(seed)  # batch order and the k-means sample
-    model = HAAN.from_config(config).to(device)
+    method = build_method(config, dataset, device)
+    model, optimizer = method.model, method.optimizer
     if init_models_dir is not None:  # the paper's --input-models-dir without --evaluation-only
-        load_checkpoints(model, init_models_dir, blocks=existing_blocks(init_models_dir, BLOCK_NAMES),
+        load_checkpoints(model, init_models_dir,
+                         blocks=existing_blocks(init_models_dir, model.block_names),
                          map_location=device)
-    optimizer = make_optimizer(model, h.learning_rate)
-    objective = Objective(model)
+    objective = method.objective
     if procs.distributed:
         from torch.nn.parallel import DistributedDataParallel
 
+        # A HAAN loss switched off leaves parameters without gradient: DDP must look for them.
         objective = DistributedDataParallel(
-            objective, device_ids=[device.index] if device.type == "cuda" else None)
-    targets = TrainingTargets.of(dataset, device)
+            objective, device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=not method.uses_every_parameter)
     use_validation = len(dataset.val_indices) > 0
     select_idx = dataset.val_indices if use_validation else dataset.test_indices
     selection_set = "validation" if use_validation else "test"
@@ -521,10 +467,11 @@ def train(
                   initial=run.next_epoch, total=h.epochs)
     for epoch in epochs:
         t0 = time.perf_counter()
-        if epoch % x.pseudo_label_interval == 0 or run.pseudo is None:
+        if method.needs_pseudo_labels and (epoch % x.pseudo_label_interval == 0
+                                           or run.pseudo is None):
             run.pseudo = make_pseudo_labels(model, dataset, config, device, generator, show, procs)
-        means = train_one_epoch(objective, optimizer, dataset, targets, run.pseudo, config,
-                                generator, epoch, device, show, procs)
+        means = train_one_epoch(method, objective, dataset, run.pseudo, generator, epoch, device,
+                                show, procs)
 
         eval_avg, improved = float("nan"), False
         if (epoch + 1) % x.eval_interval == 0 or epoch == h.epochs - 1:
@@ -538,11 +485,13 @@ def train(
             epochs.set_postfix({"avg.mAP": f"{eval_avg:.2f}", "best": f"{run.best_avg:.2f}"})
             say(f"epoch {epoch}: {selection_set} avg.mAP {eval_avg:.2f} "
                 f"(best {run.best_avg:.2f} at epoch {run.best_epoch})")
-        run.log.append(dict(zip(LOG_COLUMNS, [epoch, *means, run.pseudo.inertia, eval_avg,
-                                              round(time.perf_counter() - t0, 3)])))
+        run.log.append({
+            "epoch": epoch, "loss": means[0], **dict(zip(method.loss_columns, means[1:])),
+            "kmeans_inertia": run.pseudo.inertia if run.pseudo is not None else math.nan,
+            "eval_avg_mAP": eval_avg, "seconds": round(time.perf_counter() - t0, 3)})
         run.next_epoch = epoch + 1
-        on_main(procs, lambda: save_epoch(run_dir, config, model, optimizer, generator, run,
-                                          header, improved))
+        on_main(procs, lambda: save_epoch(run_dir, config, method, generator, run, header,
+                                          improved))
 
     # -- select and report ------------------------------------------------------------------------
     if run.best_epoch < 0:  # nothing finite to select on: keep the last epoch as the best
@@ -562,13 +511,12 @@ def train(
                        results=run.results, selection_set=selection_set, test_result=test_result)
 
 
-def _best_weights(model: HAAN, run_dir: Path, device: torch.device) -> dict:
+def _best_weights(model: nn.Module, run_dir: Path, device: torch.device) -> dict:
     """The best epoch's checkpoints as a state dict on the CPU (read by the main process)."""
     load_checkpoints(model, run_dir, map_location=device)
     return {k: v.cpu() for k, v in model.state_dict().items()}
 
 
-__all__ = ["LOG_COLUMNS", "Objective", "PseudoLabelState", "RUN_FILES", "RunProgress",
-           "STATE_FILE", "TrainResult", "TrainingTargets", "config_differences", "load_state",
-           "make_optimizer", "make_pseudo_labels", "on_main", "prepare_run_folder", "restore",
-           "train", "train_one_epoch"]
+__all__ = ["PseudoLabelState", "RUN_FILES", "RunProgress", "STATE_FILE", "TrainResult",
+           "config_differences", "load_state", "make_pseudo_labels", "on_main",
+           "prepare_run_folder", "restore", "train", "train_one_epoch"]
