@@ -66,7 +66,9 @@ def chunk_scores(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths
         positions = all_chunks[i]
         x = torch.from_numpy(clips(positions)).to(device)  # (M, D)
         s = model.clip_scores(x).float().cpu().numpy()  # (M, C)
+        del x
         yield i, positions, np.split(s, np.cumsum(lengths[positions])[:-1])
+        release_freed_memory()
 
 
 def detect_chunks(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray,

@@ -39,9 +39,7 @@ from haan.checkpoints import (
 )
 from haan.config import Config, flatten, with_defaults
 from haan.data import Dataset
-from haan.distributed import (
-    SINGLE, Processes, all_gather_objects, all_reduce_sum, broadcast_object, merge_chunks, my_chunks,
-)
+from haan.distributed import SINGLE, Processes, all_reduce_sum, broadcast_object, my_chunks
 from haan.errors import InputError
 from haan.evaluate import EvaluationResult, chunk_clips, evaluate_model, video_chunks
 from haan.memory import release_freed_memory
@@ -139,20 +137,20 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
     show = progress and procs.main
     model.eval()
 
-    # 1. encode; keep the sampled clips (and everything, when it fits)
+    # 1. encode; keep the sampled clips (and everything, when it fits). Each process fills the
+    # sample rows of its chunks in place, so nothing chunk-sized outlives its chunk.
     encoded: dict[int, torch.Tensor] = {}
-    picked: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    sample_x = torch.zeros(len(sample), h.encoded_feature_size, device=device)  # (S, H)
     for i in tqdm(mine, desc="encode", unit="chunk", disable=not show, leave=False):
         clips = _encode(model, dataset, train_idx[chunks[i]], device)  # (n, H)
-        where = place[starts[chunks[i][0]]:starts[chunks[i][-1] + 1]]  # (n,)
+        where = place[starts[chunks[i][0]]:starts[chunks[i][-1] + 1]].to(device)  # (n,)
         chosen = where >= 0
-        picked[i] = (where[chosen], clips[chosen.to(clips.device)].cpu())
+        sample_x[where[chosen]] = clips[chosen]
         if cache:
             encoded[i] = clips
-    sample_x = torch.empty(len(sample), h.encoded_feature_size)  # (S, H) in sample order
-    for part in all_gather_objects(picked, procs):
-        for where, rows in part.values():
-            sample_x[where] = rows
+        del clips
+        release_freed_memory()
+    sample_x = all_reduce_sum(sample_x, procs)  # the rows are disjoint: their sum is their union
 
     # 2. k-means on the main process
     concepts = None
@@ -161,7 +159,7 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
                   disable=not show, leave=False) as seeding, \
                 tqdm(desc="k-means", unit="iter", disable=not show, leave=False) as lloyd:
             concepts = fit_concepts(
-                sample_x.to(device), h.num_visual_concepts, generator=generator,
+                sample_x, h.num_visual_concepts, generator=generator,
                 backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
                 inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: lloyd.update(),
                 on_seed=seeding.update)
@@ -172,12 +170,13 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
     del sample_x
 
     # 3. label every clip, chunk by chunk
-    labelled: dict[int, torch.Tensor] = {}
+    labels = torch.zeros(num_clips, dtype=torch.int64, device=device)  # (M,)
     for i in tqdm(mine, desc="label", unit="chunk", disable=not show or cache, leave=False):
         clips = encoded.pop(i) if cache else _encode(model, dataset, train_idx[chunks[i]], device)
-        labelled[i] = concepts.assign(clips).cpu()
-    labels = torch.cat(merge_chunks(all_gather_objects(labelled, procs))).to(device)  # (M,)
-    release_freed_memory()
+        labels[starts[chunks[i][0]]:starts[chunks[i][-1] + 1]] = concepts.assign(clips)
+        del clips
+        release_freed_memory()
+    labels = all_reduce_sum(labels, procs)  # each process labelled its chunks, zeros elsewhere
     return PseudoLabelState(labels=labels, offsets=torch.from_numpy(starts).to(device),
                             weights=concept_weights(labels, h.num_visual_concepts),
                             inertia=float(concepts.inertia))
