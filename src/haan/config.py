@@ -120,6 +120,9 @@ class HaanSection:
     # Dropout masks: "torch" draws them as nn.Dropout does (the paper's stream, bit for bit);
     # "fast" draws 16-bit uniforms in bulk from the same seeded generator, ~4x cheaper.
     dropout_masks: str = "torch"
+    # Matmul precision of the networks: "fp32" (the paper) or "bf16" (haan.precision: autocast,
+    # fp32 weights, optimizer and losses).
+    precision: str = "fp32"
     # Scan every video's features for NaN/inf when the dataset is loaded (streaming, in chunks).
     # false skips the up-front scan of a large dataset; each video is then checked when first read.
     check_features: bool = True
@@ -403,6 +406,7 @@ def _validate(c: Config) -> None:
     check(x.eval_interval >= 1, "haan", "eval_interval", "an integer >= 1", x.eval_interval)
     check(x.dropout_masks in ("torch", "fast"), "haan", "dropout_masks", '"torch" or "fast"',
           x.dropout_masks)
+    check(x.precision in ("fp32", "bf16"), "haan", "precision", '"fp32" or "bf16"', x.precision)
     check(x.class_names_path == "" or x.class_names_path.endswith(".json"), "haan",
           "class_names_path", 'the path of a .json file, or ""', x.class_names_path)
     check(x.clip_grid_path == "" or x.clip_grid_path.endswith(".json"), "haan",

@@ -23,6 +23,7 @@ from haan.memory import release_freed_memory
 from haan.metrics import DetectionMetrics, coarse_detection_metrics, evaluate_detections
 from haan.model import HAAN
 from haan.postprocess import Detections, concat_detections, detect_videos
+from haan.precision import on_rows
 from haan.reports import listing_order
 
 # Clips per forward pass at inference: at most 8192 and 64 MiB of float32 features (FineGym's
@@ -52,11 +53,12 @@ def video_chunks(lengths: np.ndarray, max_clips: int) -> list[np.ndarray]:
 @torch.no_grad()
 def chunk_scores(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray,
                  device: torch.device, chunks: list[int] | None = None, progress: bool = False,
-                 max_clips: int = MAX_CHUNK_CLIPS,
+                 max_clips: int = MAX_CHUNK_CLIPS, precision: str = "fp32",
                  ) -> Iterator[tuple[int, np.ndarray, list[np.ndarray]]]:
     """(chunk id, positions, [(T_i, C) float32 scores of each video]) for the chunks of
-    `video_chunks(lengths, max_clips)` (all of them, or those listed), every block in eval mode.
-    `clips(positions)` gives those videos' clips one after another, (sum T_i, D)."""
+    `video_chunks(lengths, max_clips)` (all of them, or those listed), every block in eval mode,
+    the matmuls in `precision` (haan.precision). `clips(positions)` gives those videos' clips
+    one after another, (sum T_i, D)."""
     from tqdm import tqdm
 
     model.eval()
@@ -65,7 +67,7 @@ def chunk_scores(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths
     for i in tqdm(ids, desc="evaluate", unit="chunk", disable=not progress, leave=False):
         positions = all_chunks[i]
         x = torch.from_numpy(clips(positions)).to(device)  # (M, D)
-        s = model.clip_scores(x).float().cpu().numpy()  # (M, C)
+        s = on_rows(model.clip_scores, x, precision).float().cpu().numpy()  # (M, C)
         del x
         yield i, positions, np.split(s, np.cumsum(lengths[positions])[:-1])
         release_freed_memory()
@@ -74,14 +76,14 @@ def chunk_scores(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths
 def detect_chunks(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray,
                   ratios: np.ndarray, evaluation: EvaluationSection, device: torch.device,
                   chunks: list[int] | None = None, progress: bool = False,
-                  max_clips: int = MAX_CHUNK_CLIPS,
+                  max_clips: int = MAX_CHUNK_CLIPS, precision: str = "fp32",
                   ) -> Iterator[tuple[int, np.ndarray, list[np.ndarray], Detections]]:
     """`chunk_scores` turned into detections (spec section 5, the config's alpha and
     kmax_mod_factor): (chunk id, positions, each video's (T_i, C) scores, the chunk's detections
     with video = position). ratios (V,): clips per second of each video. `haan evaluate` and
     `haan predict` both detect through here, so they give the same detections."""
     for i, positions, scores in chunk_scores(model, clips, lengths, device, chunks, progress,
-                                             max_clips):
+                                             max_clips, precision):
         found = detect_videos(scores, ratios[positions], evaluation.alpha,
                               evaluation.kmax_mod_factor)
         yield i, positions, scores, Detections(
@@ -161,7 +163,8 @@ def evaluate_model(
     chunks = my_chunks(len(video_chunks(lengths, max_clips)), procs)
     mine = {i: found for i, _, _, found in detect_chunks(
         model, lambda p: dataset.clips(indices[p]), lengths, dataset.sec2clip_ratios[indices],
-        config.evaluation, device, chunks, progress and procs.main, max_clips)}
+        config.evaluation, device, chunks, progress and procs.main, max_clips,
+        config.haan.precision)}
     release_freed_memory()
     detections = concat_detections(merge_chunks(all_gather_objects(mine, procs)))
     return score_detections(detections, dataset, indices, config)

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 import torch.nn.functional as F
 
+from haan.precision import autocast, on_rows
+
 if TYPE_CHECKING:
     from haan.model import HAAN, RowShard
 
@@ -287,9 +289,11 @@ def haan_losses(
     lambdas: Sequence[float],  # (lambda_1, lambda_2, lambda_3, lambda_4)
     clip_shard: RowShard | None = None,
     video_shard: RowShard | None = None,
+    precision: str = "fp32",
 ) -> LossTerms:
     """One training step's forward: the model on the batch, then the losses whose lambda is > 0
-    (`LossesOn`; a loss that is off is NaN in the terms and absent from the total).
+    (`LossesOn`; a loss that is off is NaN in the terms and absent from the total). With
+    `precision` "bf16" the blocks' matmuls run in bf16 (haan.precision); the losses stay fp32.
 
     In a distributed run each process passes its videos of the batch and where they sit in it:
     `video_shard` (videos) and `clip_shard` (their valid clips, packed), so that dropout uses the
@@ -321,7 +325,10 @@ def haan_losses(
 
     # The blocks act on each clip alone: run them on the valid clips only (no work on padding),
     # then lay the outputs back out as (B, T, .) for the per-video losses.
-    packed = model(features[mask], clip_shard, pseudo=on.pseudo)  # each (M, .), M valid clips
+    rows = features[mask]  # (M, D), M valid clips
+    if precision == "bf16" and clip_shard is None:  # the rows are padded: mask only the real ones
+        clip_shard = RowShard(rows.shape[0], 0, rows.shape[0])
+    packed = on_rows(lambda x: model(x, clip_shard, pseudo=on.pseudo), rows, precision)  # (M, .)
     clip_features, clip_scores = unpack(packed.clip_features, mask), unpack(packed.clip_scores, mask)
     if on.pseudo_labels:
         pseudo_labels = pseudo_labels[:, :t].to(features.device)
@@ -344,7 +351,9 @@ def haan_losses(
             weighted.append(l3 * l_concept)
         if on.coarse:
             q = coarse_level_representations(r, fine_to_coarse, num_coarse, pooling)  # (B, G, H)
-            z = model.coarse_level_classifier(q, coarse_shard)[1].squeeze(-1)  # (B, G)
+            with autocast(q.device, precision):
+                z = model.coarse_level_classifier(q, coarse_shard)[1]
+            z = z.float().squeeze(-1)  # (B, G)
             l_coarse = coarse_loss(z, coarse_labels, coarse_weights)
             weighted.append(l4 * l_coarse)
     per_video = weighted[0]

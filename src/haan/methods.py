@@ -139,6 +139,7 @@ class HAANObjective(nn.Module):
         self.targets = targets
         self.top_k, self.pooling = h.num_top_visual_concepts, h.fine_to_coarse_pooling
         self.lambdas = (h.lambda_1, h.lambda_2, h.lambda_3, h.lambda_4)
+        self.precision = config.haan.precision
 
     def forward(self, batch: Batch):
         t, pos, pseudo = self.targets, batch.positions, batch.pseudo
@@ -149,7 +150,7 @@ class HAANObjective(nn.Module):
             t.fine_y[pos], t.fine_w[pos], t.coarse_y[pos], t.coarse_w[pos],
             fine_to_coarse=t.fine_to_coarse, num_coarse=t.coarse_y.shape[1], top_k=self.top_k,
             pooling=self.pooling, lambdas=self.lambdas, clip_shard=batch.clip_shard,
-            video_shard=batch.video_shard,
+            video_shard=batch.video_shard, precision=self.precision,
         )
 
 

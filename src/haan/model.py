@@ -62,20 +62,24 @@ def dropout(x: torch.Tensor, p: float, training: bool, shard: RowShard | None = 
 
     With a `shard`, the mask is drawn for all `shard.total` rows of the batch and this process's
     rows are taken from it: every process of a distributed run then applies exactly the mask one
-    process would, and their random streams stay in step (each draws the same amount).
+    process would, and their random streams stay in step (each draws the same amount). Rows of x
+    beyond the shard's are padding: they are zeroed.
     """
     if not training or p == 0:
         return x
     width = x.shape[-1]
     rows = x.numel() // width if width else 0
-    total, start = (rows, 0) if shard is None else (shard.total, shard.start)
+    total, start, stop = (rows, 0, rows) if shard is None else (shard.total, shard.start, shard.stop)
     if fast:
         keep = fast_keep_probability(p)
-        mask = _fast_mask(total, width, p, x.device)[start:start + rows].view(x.shape)
-        return x * mask.to(x.dtype) * (1.0 / keep)
-    keep = 1.0 - p
-    mask = torch.empty(total, width, dtype=x.dtype, device=x.device).bernoulli_(keep).div_(keep)
-    return x * mask[start:start + rows].view(x.shape)
+        mask = _fast_mask(total, width, p, x.device)[start:stop].to(x.dtype) * (1.0 / keep)
+    else:
+        keep = 1.0 - p
+        mask = torch.empty(total, width, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        mask = mask.div_(keep)[start:stop]
+    if stop - start < rows:  # rows past the shard's are padding (haan.precision): no mask drawn
+        mask = torch.cat([mask, mask.new_zeros(rows - (stop - start), width)])
+    return x * mask.view(x.shape)
 
 
 class Block(nn.Module):

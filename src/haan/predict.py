@@ -342,7 +342,8 @@ def predict_videos(predictor: Predictor, videos: Sequence[FeatureVideo], rates: 
     max_clips = chunk_clips(predictor.config.hyperparameters.feature_size)
     for _, positions, scores, found in detect_chunks(predictor.model, clips, lengths, rates, ev,
                                                      predictor.device, progress=progress,
-                                                     max_clips=max_clips):
+                                                     max_clips=max_clips,
+                                                     precision=predictor.config.haan.precision):
         parts.append(found)
         for j, s in zip(positions.tolist(), scores):  # per video of the chunk
             mine = video_detections(found, j)

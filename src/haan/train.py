@@ -45,6 +45,7 @@ from haan.evaluate import EvaluationResult, chunk_clips, evaluate_model, video_c
 from haan.memory import release_freed_memory
 from haan.methods import ALL_BLOCK_NAMES, Batch, Method, batch_size_setting, build_method
 from haan.model import HAAN, RowShard
+from haan.precision import on_rows
 from haan.pseudo_labels import check_sample_size, concept_weights, fit_concepts, sample_indices
 from haan.reports import format_table, results_header, results_row, write_results_csv
 
@@ -103,9 +104,11 @@ class TrainResult:
 
 
 @torch.no_grad()
-def _encode(model: HAAN, dataset: Dataset, videos: np.ndarray, device: torch.device) -> torch.Tensor:
+def _encode(model: HAAN, dataset: Dataset, videos: np.ndarray, device: torch.device,
+            precision: str = "fp32") -> torch.Tensor:
     """(sum T_i, H) encoder outputs of every valid clip of these videos, in eval mode."""
-    return model.encoder(torch.from_numpy(dataset.clips(videos)).to(device))[1]
+    clips = torch.from_numpy(dataset.clips(videos)).to(device)
+    return on_rows(lambda x: model.encoder(x)[1], clips, precision)
 
 
 def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: torch.device,
@@ -142,7 +145,7 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
     encoded: dict[int, torch.Tensor] = {}
     sample_x = torch.zeros(len(sample), h.encoded_feature_size, device=device)  # (S, H)
     for i in tqdm(mine, desc="encode", unit="chunk", disable=not show, leave=False):
-        clips = _encode(model, dataset, train_idx[chunks[i]], device)  # (n, H)
+        clips = _encode(model, dataset, train_idx[chunks[i]], device, x.precision)  # (n, H)
         where = place[starts[chunks[i][0]]:starts[chunks[i][-1] + 1]].to(device)  # (n,)
         chosen = where >= 0
         sample_x[where[chosen]] = clips[chosen]
@@ -172,7 +175,8 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
     # 3. label every clip, chunk by chunk
     labels = torch.zeros(num_clips, dtype=torch.int64, device=device)  # (M,)
     for i in tqdm(mine, desc="label", unit="chunk", disable=not show or cache, leave=False):
-        clips = encoded.pop(i) if cache else _encode(model, dataset, train_idx[chunks[i]], device)
+        clips = (encoded.pop(i) if cache
+                 else _encode(model, dataset, train_idx[chunks[i]], device, x.precision))
         labels[starts[chunks[i][0]]:starts[chunks[i][-1] + 1]] = concepts.assign(clips)
         del clips
         release_freed_memory()
