@@ -20,6 +20,7 @@ checkpoints, so a run killed while writing them resumes by rewriting them from t
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import math
@@ -299,15 +300,6 @@ def _progress_state(progress: RunProgress) -> dict:
                                               "weights": p.weights.cpu(), "inertia": p.inertia}}
 
 
-def save_state(path: Path, config: Config, model: nn.Module, optimizer: torch.optim.Optimizer,
-               generator: torch.Generator, progress: RunProgress) -> None:
-    fileio.save_torch(path, {
-        "format": STATE_FORMAT, "config": config.to_dict(), "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
-        "generator": generator.get_state(), "progress": _progress_state(progress),
-    })
-
-
 def config_differences(saved: dict, current: dict, ignore: tuple[str, ...] = ()) -> list[str]:
     """`section.key (was X, now Y)` for each setting that differs."""
     a, b = flatten(saved), flatten(current)
@@ -381,22 +373,168 @@ def _log_text(rows: list[dict], columns: tuple[str, ...]) -> str:
     return buf.getvalue()
 
 
+def _snapshot(value: Any) -> Any:
+    """A copy of nested dicts, lists and tensors that later training steps cannot change."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_snapshot(v) for v in value)
+    return value
+
+
+class EpochWriter:
+    """Writes each epoch's training state and checkpoint sets on a background thread while the
+    next epoch trains (a FineGym state is 267 MB: half a second a save). One write at a time, in
+    order; `wait` re-raises a failed write."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="haan-save")
+        self._pending = None
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._executor.submit(write)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._executor.shutdown()
+
+
 def save_epoch(run_dir: Path, config: Config, method: Method, generator: torch.Generator,
-               run: RunProgress, header: list[str], improved: bool) -> None:
-    """The end of an epoch on disk. The state goes before the checkpoint sets, so that a run
-    killed while writing them can rewrite them from the state when it resumes."""
+               run: RunProgress, header: list[str], improved: bool, writer: EpochWriter) -> None:
+    """The end of an epoch on disk: the results now, the rest from a snapshot in the background.
+    The state goes before the checkpoint sets, so that a run killed while writing them can
+    rewrite them from the state when it resumes."""
     epoch = run.next_epoch - 1
     write_results_csv(run_dir / "results.csv", header, run.results)
     fileio.write_text(run_dir / "log.csv", _log_text(run.log, method.log_columns))
-    if config.haan.save_training_state:
-        save_state(run_dir / STATE_FILE, config, method.model, method.optimizer, generator, run)
-    if improved:
-        save_checkpoints(method.model, run_dir, epoch=epoch)
-    save_checkpoints(method.model, run_dir / "last", epoch=epoch)
+    model = copy.deepcopy(method.model)
+    state = {
+        "format": STATE_FORMAT, "config": config.to_dict(), "model": model.state_dict(),
+        "optimizer": _snapshot(method.optimizer.state_dict()), "torch_rng": torch.get_rng_state(),
+        "generator": generator.get_state(), "progress": _snapshot(_progress_state(run)),
+    } if config.haan.save_training_state else None
+
+    def write() -> None:
+        if state is not None:
+            fileio.save_torch(run_dir / STATE_FILE, state)
+        if improved:
+            save_checkpoints(model, run_dir, epoch=epoch)
+        save_checkpoints(model, run_dir / "last", epoch=epoch)
+
+    writer.submit(write)
 
 
 # ----------------------------------------------------------------------------------------------
 # The run
+
+
+@dataclass(frozen=True)
+class Session:
+    """What every epoch of a run works with, set up once by `train`."""
+
+    config: Config
+    dataset: Dataset
+    method: Method
+    objective: nn.Module  # method.objective, or DistributedDataParallel around it
+    generator: torch.Generator  # batch order and the k-means sample
+    device: torch.device
+    procs: Processes
+    run_dir: Path
+    selection: np.ndarray  # the videos that select the best epoch
+    selection_set: str  # "validation" or "test" (the paper)
+    show: bool  # progress bars
+    say: Callable[[str], None]  # reports (the main process's)
+
+
+def set_up(config: Config, dataset: Dataset, run_dir: Path, *, seed: int, device: torch.device,
+           resume: bool | str, overwrite: bool, init_models_dir: Path | None, progress: bool,
+           report: Callable[[str], None], procs: Processes) -> tuple[Session, RunProgress]:
+    """The run folder checked, everything seeded (identically on every process), the method
+    built, and the saved state restored when resuming."""
+    if len(dataset.train_indices) == 0:
+        raise InputError(f"{config.source}: no training videos")
+    setting, batch_size = batch_size_setting(config)
+    if batch_size % procs.world_size:
+        raise InputError(f"{config.source}: {setting} = {batch_size} must be divisible by the "
+                         f"number of processes ({procs.world_size}): it is the global batch, "
+                         "split between them")
+    resume = on_main(procs, lambda: prepare_run_folder(run_dir, config, resume=resume,
+                                                       overwrite=overwrite))
+    torch.manual_seed(seed)  # parameter initialisation and dropout masks
+    generator = torch.Generator().manual_seed(seed)
+    method = build_method(config, dataset, device)
+    if init_models_dir is not None:  # the paper's --input-models-dir without --evaluation-only
+        load_checkpoints(method.model, init_models_dir,
+                         blocks=existing_blocks(init_models_dir, method.model.block_names),
+                         map_location=device)
+    objective = method.objective
+    if procs.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # A HAAN loss switched off leaves parameters without gradient: DDP must look for them.
+        objective = DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=not method.uses_every_parameter)
+    validation = len(dataset.val_indices) > 0
+    session = Session(
+        config=config, dataset=dataset, method=method, objective=objective, generator=generator,
+        device=device, procs=procs, run_dir=run_dir,
+        selection=dataset.val_indices if validation else dataset.test_indices,
+        selection_set="validation" if validation else "test", show=progress and procs.main,
+        say=report if procs.main else (lambda message: None))
+    run = RunProgress()
+    if resume:
+        state = on_main(procs, lambda: load_state(run_dir / STATE_FILE, config))
+        run = restore(state, method.model, method.optimizer, generator, device)
+        del state
+        on_main(procs, lambda: complete_checkpoint_sets(run_dir, method.model, run))
+        session.say(f"resuming {run_dir} at epoch {run.next_epoch}")
+    on_main(procs, lambda: (fileio.write_text(run_dir / "config.toml", config.to_toml()),
+                            fileio.write_json(run_dir / "run.json",
+                                              _run_metadata(config, seed, device, procs))))
+    return session, run
+
+
+def run_epoch(s: Session, run: RunProgress, epoch: int) -> bool:
+    """Pseudo labels when due, one pass over the training videos, the selection set's mAP when
+    due; updates `run` and says whether the epoch is the best so far."""
+    x, model = s.config.haan, s.method.model
+    t0 = time.perf_counter()
+    if s.method.needs_pseudo_labels and (epoch % x.pseudo_label_interval == 0
+                                         or run.pseudo is None):
+        run.pseudo = make_pseudo_labels(model, s.dataset, s.config, s.device, s.generator,
+                                        s.show, s.procs)
+    means = train_one_epoch(s.method, s.objective, s.dataset, run.pseudo, s.generator, epoch,
+                            s.device, s.show, s.procs)
+    eval_avg, improved = float("nan"), False
+    if (epoch + 1) % x.eval_interval == 0 or epoch == s.config.hyperparameters.epochs - 1:
+        result = evaluate_model(model, s.dataset, s.selection, s.config, s.device, s.show, s.procs)
+        row = results_row(epoch, result.metrics, s.config)
+        run.results.append(row)
+        eval_avg = row[-1]
+        improved = math.isfinite(eval_avg) and eval_avg > run.best_avg
+        if improved:
+            run.best_avg, run.best_epoch = eval_avg, epoch
+        s.say(f"epoch {epoch}: {s.selection_set} avg.mAP {eval_avg:.2f} "
+              f"(best {run.best_avg:.2f} at epoch {run.best_epoch})")
+    run.log.append({
+        "epoch": epoch, "loss": means[0], **dict(zip(s.method.loss_columns, means[1:])),
+        "kmeans_inertia": run.pseudo.inertia if run.pseudo is not None else math.nan,
+        "eval_avg_mAP": eval_avg, "seconds": round(time.perf_counter() - t0, 3)})
+    run.next_epoch = epoch + 1
+    return improved
 
 
 def train(
@@ -418,100 +556,52 @@ def train(
     arguments."""
     from tqdm import tqdm
 
-    h, x = config.hyperparameters, config.haan
-    if len(dataset.train_indices) == 0:
-        raise InputError(f"{config.source}: no training videos")
-    setting, batch_size = batch_size_setting(config)
-    if batch_size % procs.world_size:
-        raise InputError(f"{config.source}: {setting} = {batch_size} must be divisible by the "
-                         f"number of processes ({procs.world_size}): it is the global batch, "
-                         "split between them")
     run_dir = Path(run_dir)
-    resume = on_main(procs, lambda: prepare_run_folder(run_dir, config, resume=resume,
-                                                       overwrite=overwrite))
-    show = progress and procs.main
-    say = report if procs.main else (lambda message: None)
-
-    # -- set up: everything seeded here, identically on every process ------------------------------
-    torch.manual_seed(seed)  # parameter initialisation and dropout masks
-    generator = torch.Generator().manual_seed(seed)  # batch order and the k-means sample
-    method = build_method(config, dataset, device)
-    model, optimizer = method.model, method.optimizer
-    if init_models_dir is not None:  # the paper's --input-models-dir without --evaluation-only
-        load_checkpoints(model, init_models_dir,
-                         blocks=existing_blocks(init_models_dir, model.block_names),
-                         map_location=device)
-    objective = method.objective
-    if procs.distributed:
-        from torch.nn.parallel import DistributedDataParallel
-
-        # A HAAN loss switched off leaves parameters without gradient: DDP must look for them.
-        objective = DistributedDataParallel(
-            objective, device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=not method.uses_every_parameter)
-    use_validation = len(dataset.val_indices) > 0
-    select_idx = dataset.val_indices if use_validation else dataset.test_indices
-    selection_set = "validation" if use_validation else "test"
+    s, run = set_up(config, dataset, run_dir, seed=seed, device=device, resume=resume,
+                    overwrite=overwrite, init_models_dir=init_models_dir, progress=progress,
+                    report=report, procs=procs)
     header = results_header(config)
+    epochs = config.hyperparameters.epochs
+    writer = EpochWriter()
+    try:
+        bar = tqdm(range(run.next_epoch, epochs), desc="epochs", unit="epoch",
+                   disable=not s.show, initial=run.next_epoch, total=epochs)
+        for epoch in bar:
+            improved = run_epoch(s, run, epoch)
+            bar.set_postfix({"best avg.mAP": f"{run.best_avg:.2f}"})
+            on_main(procs, lambda: save_epoch(run_dir, config, s.method, s.generator, run,
+                                              header, improved, writer))
+        on_main(procs, writer.close)  # every epoch on disk, or the write's error on every process
+    finally:
+        if procs.main:
+            try:
+                writer.close()  # a failed run still leaves its last good epoch on disk
+            except InputError:
+                pass  # the run's own error is the one to report
+    return select_and_report(s, run, header)
 
-    run = RunProgress()
-    if resume:
-        state = on_main(procs, lambda: load_state(run_dir / STATE_FILE, config))
-        run = restore(state, model, optimizer, generator, device)
-        del state
-        on_main(procs, lambda: complete_checkpoint_sets(run_dir, model, run))
-        say(f"resuming {run_dir} at epoch {run.next_epoch}")
-    on_main(procs, lambda: (fileio.write_text(run_dir / "config.toml", config.to_toml()),
-                            fileio.write_json(run_dir / "run.json",
-                                              _run_metadata(config, seed, device, procs))))
 
-    # -- the epochs -------------------------------------------------------------------------------
-    epochs = tqdm(range(run.next_epoch, h.epochs), desc="epochs", unit="epoch", disable=not show,
-                  initial=run.next_epoch, total=h.epochs)
-    for epoch in epochs:
-        t0 = time.perf_counter()
-        if method.needs_pseudo_labels and (epoch % x.pseudo_label_interval == 0
-                                           or run.pseudo is None):
-            run.pseudo = make_pseudo_labels(model, dataset, config, device, generator, show, procs)
-        means = train_one_epoch(method, objective, dataset, run.pseudo, generator, epoch, device,
-                                show, procs)
-
-        eval_avg, improved = float("nan"), False
-        if (epoch + 1) % x.eval_interval == 0 or epoch == h.epochs - 1:
-            result = evaluate_model(model, dataset, select_idx, config, device, show, procs)
-            row = results_row(epoch, result.metrics, config)
-            run.results.append(row)
-            eval_avg = row[-1]
-            improved = math.isfinite(eval_avg) and eval_avg > run.best_avg
-            if improved:
-                run.best_avg, run.best_epoch = eval_avg, epoch
-            epochs.set_postfix({"avg.mAP": f"{eval_avg:.2f}", "best": f"{run.best_avg:.2f}"})
-            say(f"epoch {epoch}: {selection_set} avg.mAP {eval_avg:.2f} "
-                f"(best {run.best_avg:.2f} at epoch {run.best_epoch})")
-        run.log.append({
-            "epoch": epoch, "loss": means[0], **dict(zip(method.loss_columns, means[1:])),
-            "kmeans_inertia": run.pseudo.inertia if run.pseudo is not None else math.nan,
-            "eval_avg_mAP": eval_avg, "seconds": round(time.perf_counter() - t0, 3)})
-        run.next_epoch = epoch + 1
-        on_main(procs, lambda: save_epoch(run_dir, config, method, generator, run, header,
-                                          improved))
-
-    # -- select and report ------------------------------------------------------------------------
-    if run.best_epoch < 0:  # nothing finite to select on: keep the last epoch as the best
-        run.best_epoch = h.epochs - 1
-        on_main(procs, lambda: save_checkpoints(model, run_dir, epoch=run.best_epoch))
+def select_and_report(s: Session, run: RunProgress, header: list[str]) -> TrainResult:
+    """The best epoch (the last one when no epoch had a finite mAP), evaluated once on the test
+    set when a validation split selected it."""
+    model, procs = s.method.model, s.procs
+    if run.best_epoch < 0:
+        run.best_epoch = s.config.hyperparameters.epochs - 1
+        on_main(procs, lambda: save_checkpoints(model, s.run_dir, epoch=run.best_epoch))
     test_result = None
-    if use_validation and len(dataset.test_indices):
-        best = on_main(procs, lambda: _best_weights(model, run_dir, device))
-        model.load_state_dict({k: v.to(device) for k, v in best.items()})
-        test_result = evaluate_model(model, dataset, dataset.test_indices, config, device, show,
-                                     procs)
+    if s.selection_set == "validation" and len(s.dataset.test_indices):
+        best = on_main(procs, lambda: _best_weights(model, s.run_dir, s.device))
+        model.load_state_dict({k: v.to(s.device) for k, v in best.items()})
+        test_result = evaluate_model(model, s.dataset, s.dataset.test_indices, s.config, s.device,
+                                     s.show, procs)
         on_main(procs, lambda: write_results_csv(
-            run_dir / "test_results.csv", header,
-            [results_row(run.best_epoch, test_result.metrics, config)]))
-        say(format_table(test_result.metrics, f"test set, best validation epoch {run.best_epoch}"))
-    return TrainResult(run_dir=run_dir, best_epoch=run.best_epoch, best_average_mAP=run.best_avg,
-                       results=run.results, selection_set=selection_set, test_result=test_result)
+            s.run_dir / "test_results.csv", header,
+            [results_row(run.best_epoch, test_result.metrics, s.config)]))
+        s.say(format_table(test_result.metrics,
+                           f"test set, best validation epoch {run.best_epoch}"))
+    return TrainResult(run_dir=s.run_dir, best_epoch=run.best_epoch,
+                       best_average_mAP=run.best_avg, results=run.results,
+                       selection_set=s.selection_set, test_result=test_result)
 
 
 def _best_weights(model: nn.Module, run_dir: Path, device: torch.device) -> dict:
@@ -520,6 +610,7 @@ def _best_weights(model: nn.Module, run_dir: Path, device: torch.device) -> dict
     return {k: v.cpu() for k, v in model.state_dict().items()}
 
 
-__all__ = ["PseudoLabelState", "RUN_FILES", "RunProgress", "STATE_FILE", "TrainResult",
-           "config_differences", "load_state", "make_pseudo_labels", "on_main",
-           "prepare_run_folder", "restore", "train", "train_one_epoch"]
+__all__ = ["EpochWriter", "PseudoLabelState", "RUN_FILES", "RunProgress", "STATE_FILE", "Session",
+           "TrainResult", "config_differences", "load_state", "make_pseudo_labels", "on_main",
+           "prepare_run_folder", "restore", "run_epoch", "save_epoch", "select_and_report",
+           "set_up", "train", "train_one_epoch"]
