@@ -8,12 +8,14 @@ Baseline, per epoch:
     representations, a loop over coarse classes;
   - evaluation: one video at a time through the networks, a per-class loop for the detections and
     a pandas row-by-row AP (as the paper's evaluator).
-haan: `haan.train`'s own functions (batched losses, torch k-means, batched inference, vectorized
-post-processing and AP).
+haan: `haan.train`'s own functions (the method's batched losses and fused Adam, torch k-means,
+streaming inference, vectorized post-processing and AP), in fp32 and bf16 ([haan] precision) and
+with either dropout mask generator ([haan] dropout_masks), each from the same initial model.
 
-It prints the ratio baseline / haan for each phase and the epoch, and the fraction of this
-machine's measured fp32 matmul throughput that haan's training step reaches. Ratios only: the
-machines are shared and noisy.
+It prints the ratio baseline / haan for each phase and the epoch, each variant's training matmul
+throughput (the blocks, the concept and coarse matmuls) against this machine's peak at the
+step's shapes (the best of several runs, fp32 and bf16), and how far each variant's epoch-mean
+losses are from fp32's. Ratios only: the machines are shared and noisy.
 
     python benchmarks/bench_train.py            # 150 training + 50 test videos, 2048-d
     python benchmarks/bench_train.py --quick    # a small smoke run
@@ -38,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from haan.config import dumps_toml, load_config  # noqa: E402
 from haan.data import load_dataset  # noqa: E402
 from haan.evaluate import evaluate_model  # noqa: E402
-from haan.losses import class_balance_weights, haan_losses, per_video_weights  # noqa: E402
+from haan.losses import class_balance_weights, per_video_weights  # noqa: E402
+from haan.methods import build_method  # noqa: E402
 from haan.model import HAAN  # noqa: E402
 from haan.synth import build_model, get_preset, plan_videos  # noqa: E402
-from haan.train import encode_clips, make_optimizer, make_pseudo_labels  # noqa: E402
+from haan.train import make_pseudo_labels, train_one_epoch  # noqa: E402
 
 
 def write_dataset(root: Path, n_train: int, n_test: int, dim: int, classes: int, coarse: int,
@@ -126,7 +129,10 @@ def baseline_epoch(model, optimizer, dataset, config, generator):
     h = config.hyperparameters
     times = {}
     t = time.perf_counter()
-    clips = encode_clips(model, dataset, dataset.train_indices, torch.device("cpu")).numpy()
+    model.eval()
+    with torch.no_grad():  # every training clip encoded at once, as the paper's code holds them
+        clips = torch.cat([model.encoder(torch.from_numpy(dataset.video_features(int(i))))[1]
+                           for i in dataset.train_indices]).numpy()
     sample = clips[np.random.default_rng(0).permutation(len(clips))[: int(h.clustering_sample_rate * len(clips))]]
     km = KMeans(n_clusters=h.num_visual_concepts, random_state=0).fit(sample)
     flat_labels = km.predict(clips)
@@ -243,61 +249,53 @@ def baseline_evaluation(model, dataset, config):
 # ---------------------------------------------------------------------------------------------
 
 
-def haan_epoch(model, optimizer, dataset, config, generator):
-    h = config.hyperparameters
+def haan_epoch(config, dataset, seed: int = 0):
+    """One epoch through haan.train's own functions (the method, its optimizer and loop)."""
     device = torch.device("cpu")
+    torch.manual_seed(seed)
+    method = build_method(config, dataset, device)
+    generator = torch.Generator().manual_seed(seed)
     times = {}
     t = time.perf_counter()
-    pseudo = make_pseudo_labels(model, dataset, config, device, generator)
+    pseudo = make_pseudo_labels(method.model, dataset, config, device, generator)
     times["pseudo labels"] = time.perf_counter() - t
-
     t = time.perf_counter()
-    idx = dataset.train_indices
-    y_f = torch.from_numpy(dataset.fine_multi_hot(idx))
-    y_g = torch.from_numpy(dataset.coarse_multi_hot(idx))
-    fp, fn = class_balance_weights(y_f)
-    gp, gn = class_balance_weights(y_g)
-    w_f, w_g = per_video_weights(y_f, fp, fn), per_video_weights(y_g, gp, gn)
-    f2c = torch.from_numpy(dataset.fine_to_coarse.astype(np.int64))
-    model.train()
-    clips = 0
-    for positions in torch.randperm(len(idx), generator=generator).split(h.batch_size):
-        feats, lengths = dataset.padded_batch(idx[positions.numpy()])
-        x = torch.from_numpy(feats)
-        clips += int(np.sum(lengths))  # useful clips (padding excluded)
-        terms = haan_losses(model, x, torch.from_numpy(np.asarray(lengths, np.int64)),
-                            pseudo.padded(positions, x.shape[1]), pseudo.weights,
-                            y_f[positions], w_f[positions], y_g[positions], w_g[positions],
-                            fine_to_coarse=f2c, num_coarse=dataset.num_coarse_classes,
-                            top_k=h.num_top_visual_concepts, pooling=h.fine_to_coarse_pooling,
-                            lambdas=(h.lambda_1, h.lambda_2, h.lambda_3, h.lambda_4))
-        optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
-        optimizer.step()
+    means = train_one_epoch(method, method.objective, dataset, pseudo, generator, 0, device)
     times["training"] = time.perf_counter() - t
-    times["_clips"] = clips
-
     t = time.perf_counter()
-    evaluate_model(model, dataset, dataset.test_indices, config, device)
+    evaluate_model(method.model, dataset, dataset.test_indices, config, device)
     times["evaluation"] = time.perf_counter() - t
+    times["_losses"] = means
     return times
 
 
-def matmul_gflops() -> float:
-    a, b = torch.randn(4096, 2048), torch.randn(2048, 2048)
-    a @ b
-    t = time.perf_counter()
-    for _ in range(5):
+def matmul_peak(dtype: torch.dtype, rows: int, dim: int, repeats: int = 5) -> float:
+    """GFLOP/s of this machine's matmul at the training step's shapes (a batch's clips times a
+    (dim, dim) weight), the best of several runs."""
+    a, b = torch.randn(rows, dim).to(dtype), torch.randn(dim, dim).to(dtype)
+    best = math.inf
+    for _ in range(repeats):
         a @ b
-    return 5 * 2 * 4096 * 2048 * 2048 / (time.perf_counter() - t) / 1e9
+        t = time.perf_counter()
+        for _ in range(20):
+            a @ b
+        best = min(best, (time.perf_counter() - t) / 20)
+    return 2 * rows * dim * dim / best / 1e9
 
 
-def training_flops(clips: int, D: int, H: int, C: int, K: int) -> float:
-    """Matmul FLOPs of a training step over `clips` clips: forward, the weight gradients and the
-    input gradients (none for the first layer, whose input needs no gradient)."""
-    first = D * H
-    rest = H * H + (H * H + H * C) + (H * H + H * K)
-    return 2 * (2 * first + 3 * rest) * clips
+def training_flops(dataset, config) -> float:
+    """Matmul FLOPs of one epoch's training steps: the four blocks on every valid clip (forward,
+    weight gradients, input gradients except for the first layer), the concept similarities and
+    fine-level representations (B x C x K x H each, forward and backward of the second), the
+    coarse pooling and the coarse block on (B, G, H)."""
+    h = config.hyperparameters
+    D, H, C, K, G = (h.feature_size, h.encoded_feature_size, dataset.num_fine_classes,
+                     h.num_visual_concepts, dataset.num_coarse_classes)
+    clips = int(dataset.lengths[dataset.train_indices].sum())
+    videos = len(dataset.train_indices)
+    per_clip = 2 * (2 * D * H + 3 * (H * H + (H * H + H * C) + (H * H + H * K)))
+    per_video = 2 * (C * K * H + 2 * C * K * H + 2 * G * C * H + 3 * G * (H * H + H))
+    return per_clip * clips + per_video * videos
 
 
 def main() -> None:
@@ -310,36 +308,48 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.train_videos, args.test_videos, args.dim, args.concepts = 30, 10, 256, 64
-    torch.set_num_threads(torch.get_num_threads())
+    variants = {"haan fp32": [], "haan fp32, fast dropout": ['haan.dropout_masks="fast"'],
+                "haan bf16": ['haan.precision="bf16"'],
+                "haan bf16, fast dropout": ['haan.precision="bf16"', 'haan.dropout_masks="fast"']}
     with tempfile.TemporaryDirectory() as tmp:
         config_path = write_dataset(Path(tmp), args.train_videos, args.test_videos, args.dim, 99, 14,
                                     args.concepts, 0)
         config = load_config(config_path)
         dataset = load_dataset(config)
-        results = {}
-        for name, fn in [("baseline (paper's way)", baseline_epoch), ("haan", haan_epoch)]:
-            torch.manual_seed(0)
-            model = HAAN.from_config(config)
-            lr = config.hyperparameters.learning_rate
-            optimizer = (make_optimizer(model, lr) if name == "haan"
-                         else torch.optim.Adam(model.parameters(), lr=lr))
-            results[name] = fn(model, optimizer, dataset, config, torch.Generator().manual_seed(0))
-        gflops = matmul_gflops()
-    base, ours = results["baseline (paper's way)"], results["haan"]
-    print(f"one epoch, {args.train_videos} training + {args.test_videos} test videos, D = H = {args.dim}, "
-          f"C = 99, K = {args.concepts}, {torch.get_num_threads()} threads")
-    print(f"{'phase':<16}{'baseline s':>12}{'haan s':>10}{'ratio':>8}")
-    for phase in ("pseudo labels", "training", "evaluation"):
-        print(f"{phase:<16}{base[phase]:>12.2f}{ours[phase]:>10.2f}{base[phase] / ours[phase]:>7.1f}x")
-    tb = sum(base[p] for p in ("pseudo labels", "training", "evaluation"))
-    to = sum(ours[p] for p in ("pseudo labels", "training", "evaluation"))
-    print(f"{'epoch':<16}{tb:>12.2f}{to:>10.2f}{tb / to:>7.1f}x")
-    h = config.hyperparameters
-    flops = training_flops(ours["_clips"], args.dim, h.encoded_feature_size, 99, h.num_visual_concepts)
-    achieved = flops / ours["training"] / 1e9
-    print(f"training step: {achieved:.0f} GFLOP/s of matmul work, {achieved / gflops:.0%} of this "
-          f"machine's measured fp32 matmul throughput ({gflops:.0f} GFLOP/s)")
-    if not math.isfinite(tb / to):
+        torch.manual_seed(0)
+        model = HAAN.from_config(config)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.hyperparameters.learning_rate)
+        base = baseline_epoch(model, optimizer, dataset, config, torch.Generator().manual_seed(0))
+        results = {name: haan_epoch(load_config(config_path, overrides), dataset)
+                   for name, overrides in variants.items()}
+        flops = training_flops(dataset, config)
+        rows = 2 * int(np.mean(dataset.lengths[dataset.train_indices]))
+        peaks = {"fp32": matmul_peak(torch.float32, rows, args.dim),
+                 "bf16": matmul_peak(torch.bfloat16, rows, args.dim)}
+    phases = ("pseudo labels", "training", "evaluation")
+    print(f"one epoch, {args.train_videos} training + {args.test_videos} test videos, D = H = "
+          f"{args.dim}, C = 99, K = {args.concepts}, {torch.get_num_threads()} threads")
+    print(f"{'':<26}" + "".join(f"{p:>16}" for p in phases) + f"{'epoch':>16}")
+    tb = sum(base[p] for p in phases)
+    label = "baseline (paper's way)"
+    print(f"{label:<26}" + "".join(f"{base[p]:>16.2f}" for p in phases) + f"{tb:>16.2f}")
+    for name, r in results.items():
+        to = sum(r[p] for p in phases)
+        print(f"{name:<26}" + "".join(f"{r[p]:>9.2f} {base[p] / r[p]:>5.1f}x" for p in phases)
+              + f"{to:>9.2f} {tb / to:>5.1f}x")
+    print(f"matmul peak at the step's shapes (best of 5): fp32 {peaks['fp32']:.0f}, bf16 "
+          f"{peaks['bf16']:.0f} GFLOP/s")
+    for name, r in results.items():
+        achieved = flops / r["training"] / 1e9
+        peak = peaks["bf16" if "bf16" in name else "fp32"]
+        print(f"{name:<26} training: {achieved:.0f} GFLOP/s of matmul work, {achieved / peak:.0%} "
+              f"of the {'bf16' if 'bf16' in name else 'fp32'} peak")
+    ref = results["haan fp32"]["_losses"]
+    for name, r in results.items():
+        drift = [abs(a - b) / abs(b) for a, b in zip(r["_losses"], ref) if b]
+        print(f"{name:<26} epoch-mean losses vs haan fp32: max relative difference "
+              f"{max(drift):.2%}")
+    if not all(math.isfinite(tb / sum(r[p] for p in phases)) for r in results.values()):
         sys.exit(1)
 
 

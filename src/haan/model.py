@@ -73,10 +73,10 @@ def dropout(x: torch.Tensor, p: float, training: bool, shard: RowShard | None = 
     if fast:
         keep = fast_keep_probability(p)
         mask = _fast_mask(total, width, p, x.device)[start:stop].to(x.dtype) * (1.0 / keep)
-    else:
+    else:  # drawn in fp32 whatever x's dtype: bf16 runs (haan.precision) get fp32's masks
         keep = 1.0 - p
-        mask = torch.empty(total, width, dtype=x.dtype, device=x.device).bernoulli_(keep)
-        mask = mask.div_(keep)[start:stop]
+        mask = torch.empty(total, width, device=x.device).bernoulli_(keep)
+        mask = mask.div_(keep)[start:stop].to(x.dtype)
     if stop - start < rows:  # rows past the shard's are padding (haan.precision): no mask drawn
         mask = torch.cat([mask, mask.new_zeros(rows - (stop - start), width)])
     return x * mask.view(x.shape)
