@@ -7,35 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn as nn
 
 from haan.checkpoints import MANIFEST, checkpoint_file, load_checkpoints, save_checkpoints
 from haan.errors import InputError
-from haan.model import BLOCK_NAMES, HAAN
+from haan.model import BLOCK_NAMES
+from test_model import C, D, H, K, PaperBlock, small_model  # the same model helpers
 
-D, H, C, K = 12, 10, 5, 7
 FILES = [checkpoint_file(b) for b in BLOCK_NAMES]
-
-
-def small_model(seed: int = 0, dropout: float = 0.5, **sizes: int) -> HAAN:
-    torch.manual_seed(seed)
-    dims = dict(feature_size=D, hidden_size=H, num_fine_classes=C, num_visual_concepts=K)
-    dims.update(sizes)
-    return HAAN(**dims, dropout_rate=dropout)
-
-
-class PaperBlock(nn.Module):
-    """The paper's block layout, written independently: a checkpoint made by it must load."""
-
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, p: float) -> None:
-        super().__init__()
-        self.hidden_layer = nn.Linear(n_in, n_hidden)
-        self.out_layer = nn.Linear(n_hidden, n_out)
-        self.dropout = nn.Dropout(p)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = torch.clamp(x @ self.hidden_layer.weight.T + self.hidden_layer.bias, min=0)
-        return h, h @ self.out_layer.weight.T + self.out_layer.bias
 
 
 def test_checkpoint_round_trip(tmp_path: Path) -> None:

@@ -442,7 +442,7 @@ def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
                                         "it) and each class's AP averaged over the thresholds, "
                                         "grouped by coarse class when the report maps them.")
     q.add_argument("report", metavar="REPORT.json",
-                   help="per_class_ap.json of haan evaluate, or haan eval-detections --output")
+                   help="eval_report.json of haan evaluate, or haan eval-detections --output")
     q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
     q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     q.set_defaults(handler=_cmd_plot_ap)
