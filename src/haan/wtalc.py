@@ -84,6 +84,7 @@ from haan.config import WTALCSection
 from haan.errors import InputError
 from haan.losses import unit, unpack, valid_mask
 from haan.model import Block
+from haan.optim import Adam
 
 if TYPE_CHECKING:
     from haan.config import Config
@@ -137,8 +138,8 @@ class WTALC(nn.Module):
 def make_optimizer(model: WTALC, params: WTALCSection = WTALC_DEFAULTS) -> torch.optim.Adam:
     """Their optimiser: Adam with L2 weight decay added to the gradient (not AdamW); torch's fused
     implementation, as HAAN's (the same update in one pass over the parameters)."""
-    return torch.optim.Adam(model.parameters(), lr=params.learning_rate,
-                            weight_decay=params.weight_decay, fused=True)
+    return Adam(model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay,
+                fused=True)
 
 
 # ----------------------------------------------------------------------------------------------
