@@ -211,3 +211,16 @@ def test_eval_detections_never_imports_torch(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
     assert "coarse" in json.loads((tmp_path / "r.json").read_text())
+
+
+def test_an_existing_report_is_replaced_only_when_asked(tmp_path, capsys):
+    out_path = tmp_path / "report.json"
+    out_path.write_text("mine\n")
+    argv = ["eval-detections", "--ground-truth", str(GOLDEN / "case0" / "gt.json"),
+            "--predictions", str(GOLDEN / "case0" / "pred.json"), "--output", str(out_path)]
+    status, out, err = run(argv, capsys)
+    assert (status, out) == (2, "")
+    assert err == f"haan: error: {out_path}: already exists; pass --overwrite to replace it\n"
+    assert out_path.read_text() == "mine\n"
+    status, _, _ = run([*argv, "--overwrite"], capsys)
+    assert status == 0 and json.loads(out_path.read_text())["tiou_thresholds"][0] == 0.5

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='{"fine label": "coarse label"} for every ground-truth label: also score the '
                         "coarse level")
     p.add_argument("--output", default=None, metavar="REPORT.json", help="write the report as JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     p.set_defaults(handler=_cmd_eval_detections)
 
     # -- data -----------------------------------------------------------------------------------
@@ -231,13 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-weights", action="store_true",
                    help="an untrained network, for tests and smoke runs (its features mean nothing)")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
     p.add_argument("--workers", type=int, default=1, help="threads decoding videos ahead (default 1)")
     p.add_argument("--store", action="store_true",
                    help="write one feature store (haan data convert's layout) instead of <id>.npy files")
     p.add_argument("--overwrite", action="store_true", help="replace files already in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_torch_args(p)
     p.set_defaults(handler=_cmd_extract)
     return parser
 
@@ -246,7 +246,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     from haan.video.decode import import_av
 
     import_av()  # a missing PyAV is one line, before any work
+    from haan.runs import set_threads
     from haan.video.extract import build_network, extract_videos
+
+    set_threads(args.threads)
     from haan.video.grid import GridSpec
 
     spec = GridSpec(args.fps, args.clip_frames, args.stride)
@@ -270,6 +273,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 def _cmd_eval_detections(args: argparse.Namespace) -> int:
     from haan import activitynet  # numpy only: this command never imports torch
 
+    from haan.fileio import refuse_to_replace
+
+    if args.output is not None and not args.overwrite:
+        refuse_to_replace([args.output])
     thresholds = (activitynet.DEFAULT_TIOU_THRESHOLDS if args.tiou_thresholds is None
                   else activitynet.parse_tiou_thresholds(args.tiou_thresholds))
     report = activitynet.evaluate_files(
