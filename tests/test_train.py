@@ -128,3 +128,37 @@ def test_a_short_loss_curve_is_pinned(tiny_dataset, tmp_path, monkeypatch):
     got = np.array([[float(v) for v in row[1:8]] for row in log[1:]])
     np.testing.assert_allclose(got[:, :6], np.array(pinned)[:, :6], rtol=1e-4)
     np.testing.assert_allclose(got[:, 6], np.array(pinned)[:, 6], atol=0.01)
+
+
+def test_pseudo_labels_in_bounded_memory_are_the_labels_of_all_clips_at_once(tiny_dataset,
+                                                                           monkeypatch):
+    """make_pseudo_labels draws the sample first and labels chunk by chunk (re-encoding when the
+    clips would not fit): the labels, weights and inertia of encoding every clip, holding them
+    all and clustering them with generate_pseudo_labels."""
+    import haan.evaluate
+    import haan.train
+    from haan.evaluate import chunk_clips, video_chunks
+    from haan.pseudo_labels import generate_pseudo_labels
+    from haan.train import make_pseudo_labels
+
+    monkeypatch.setattr(haan.evaluate, "MAX_CHUNK_CLIPS", 64)  # tiny's clips in many chunks
+    config = load_config(tiny_dataset)
+    dataset = load_dataset(config)
+    h = config.hyperparameters
+    torch.manual_seed(0)
+    model = HAAN.from_config(config).eval()
+    idx = dataset.train_indices
+    chunks = video_chunks(dataset.lengths[idx], chunk_clips(dataset.feature_size))
+    assert len(chunks) > 3
+    with torch.no_grad():
+        clips = torch.cat([model.encoder(torch.from_numpy(dataset.clips(idx[c])))[1]
+                           for c in chunks])
+    expected = generate_pseudo_labels(clips, h.num_visual_concepts, h.clustering_sample_rate,
+                                      generator=torch.Generator().manual_seed(3))
+    for cache_bytes in (0, 1 << 30):  # encoded twice, or held between the passes
+        monkeypatch.setattr(haan.train, "PSEUDO_LABEL_CACHE_BYTES", cache_bytes)
+        got = make_pseudo_labels(model, dataset, config, torch.device("cpu"),
+                                 torch.Generator().manual_seed(3))
+        assert torch.equal(got.labels, expected.labels)
+        assert torch.equal(got.weights, expected.weights)
+        assert got.inertia == expected.inertia
