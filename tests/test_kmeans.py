@@ -140,3 +140,11 @@ def test_assign_is_the_nearest_centre(chunk_size: int | None) -> None:
         dists = [sum((float(a) - float(b)) ** 2 for a, b in zip(x[i], centres[j]))
                  for j in range(centres.shape[0])]
         assert labels[i].item() == min(range(len(dists)), key=dists.__getitem__)
+
+
+def test_centring_in_place_changes_nothing_but_memory() -> None:
+    x, _ = blobs([50, 80, 60], 24, scale=5.0, seed=7)
+    a = kmeans(x, 3, generator=gen(2))
+    b = kmeans(x.clone(), 3, generator=gen(2), overwrite_x=True)
+    assert torch.equal(a.centers, b.centers) and torch.equal(a.labels, b.labels)
+    assert a.inertia == b.inertia

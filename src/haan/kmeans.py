@@ -191,6 +191,7 @@ def kmeans(
     init: torch.Tensor | None = None,
     on_iteration: Callable[[int], None] | None = None,
     on_seed: Callable[[], None] | None = None,
+    overwrite_x: bool = False,
 ) -> KMeansResult:
     """Lloyd's k-means with greedy k-means++ seeding, on x's device.
 
@@ -201,7 +202,8 @@ def kmeans(
     `matmul_dtype`: dtype of the Lloyd distance matmul (None: bf16 where fast, else fp32).
     `init`: starting centres (K, D) instead of the k-means++ seeding (e.g. the previous ones).
     `on_iteration`: called with the iteration number after each Lloyd step, `on_seed` after each
-    k-means++ seed (progress bars).
+    k-means++ seed (progress bars). `overwrite_x`: a float32 x may be centred in place (the caller
+    no longer needs it), which saves a copy of the data.
     """
     m, d = x.shape
     if not 1 <= num_clusters <= m:
@@ -213,7 +215,7 @@ def kmeans(
     # k-means is translation invariant; centring makes the distance expansion far more precise.
     x = x.float()
     mean = x.mean(0)  # (D,)
-    x = x - mean
+    x = x.sub_(mean) if overwrite_x else x - mean
     x_sq = (x * x).sum(1)  # (M,)
     total_sq = x_sq.double().sum().item()
     # scikit-learn's tolerance: tol x the mean per-feature variance (of the centred data).

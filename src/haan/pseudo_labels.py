@@ -91,15 +91,17 @@ def fit_concepts(
     chunk_size: int | None = None,
     on_iteration: Callable[[int], None] | None = None,
     on_seed: Callable[[], None] | None = None,
+    overwrite_sample: bool = False,
 ) -> Concepts:
-    """k-means with K clusters on the sample (see the module docstring for the backends)."""
+    """k-means with K clusters on the sample (see the module docstring for the backends).
+    `overwrite_sample`: the torch backend may change the sample in place (one copy less)."""
     if backend not in ("torch", "sklearn"):
         raise ValueError(f'backend must be "torch" or "sklearn", got {backend!r}')
     sample = sample.detach().float()
     if backend == "torch":
         fit = kmeans(sample, num_concepts, generator=generator, max_iter=max_iter, tol=tol,
                      inertia_tol=inertia_tol, init_dim=init_dim, chunk_size=chunk_size,
-                     on_iteration=on_iteration, on_seed=on_seed)
+                     on_iteration=on_iteration, on_seed=on_seed, overwrite_x=overwrite_sample)
         return Concepts(centers=fit.centers, inertia=fit.inertia, n_iter=fit.n_iter,
                         sample_size=sample.shape[0])
     try:

@@ -166,7 +166,7 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
                 sample_x, h.num_visual_concepts, generator=generator,
                 backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
                 inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: lloyd.update(),
-                on_seed=seeding.update)
+                on_seed=seeding.update, overwrite_sample=True)
         concepts = concepts.to(torch.device("cpu"))
     concepts, generator_state = broadcast_object((concepts, generator.get_state()), procs)
     generator.set_state(generator_state)
