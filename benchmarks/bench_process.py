@@ -65,6 +65,7 @@ def main() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HAAN_THREADS": str(args.threads)}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        (tmp / "data").mkdir()
         config = write_dataset(tmp / "data", args.train_videos, args.test_videos, 2048, 99, 14,
                                500, 0)
         paper = tmp / "paper"
