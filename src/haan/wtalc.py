@@ -111,9 +111,9 @@ class WTALC(nn.Module):
     block_names = BLOCK_NAMES  # one checkpoint file each
 
     def __init__(self, feature_size: int, hidden_size: int, num_classes: int,
-                 dropout_rate: float) -> None:
+                 dropout_rate: float, fast_dropout: bool = False) -> None:
         super().__init__()
-        self.wtalc = Block(feature_size, hidden_size, num_classes, dropout_rate)
+        self.wtalc = Block(feature_size, hidden_size, num_classes, dropout_rate, fast_dropout)
         for layer in (self.wtalc.hidden_layer, self.wtalc.out_layer):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -123,7 +123,8 @@ class WTALC(nn.Module):
         """D from [hyperparameters] feature_size, hidden size D (their code), C from [stats];
         dropout from [wtalc] (their 0.7), not [hyperparameters] dropout_rate, which is HAAN's."""
         d = config.hyperparameters.feature_size
-        return cls(d, d, config.stats.num_fine_classes, config.wtalc.dropout_rate)
+        return cls(d, d, config.stats.num_fine_classes, config.wtalc.dropout_rate,
+                   fast_dropout=config.haan.dropout_masks == "fast")
 
     def forward(self, x: torch.Tensor, shard: RowShard | None = None) -> WTALCOutput:
         """x: (..., D); `shard`: these clips' rows of a distributed batch (haan.model.dropout)."""
