@@ -415,16 +415,20 @@ def test_version(capsys):
 
 
 def test_a_state_saved_before_a_setting_existed_resumes(finished_run, capsys):
-    """A setting added to haan after the run was saved counts at its default, which the run used."""
+    """A setting added to haan after the run was saved counts at the value the run used: its
+    default, or the behaviour from before it existed (nn.Dropout's masks for dropout_masks)."""
     config, run = finished_run
     state = torch.load(run / "training_state.pt", weights_only=True)
-    del state["config"]["haan"]["dropout_masks"]
+    del state["config"]["haan"]["precision"]  # fp32, the default, as before it existed
     torch.save(state, run / "training_state.pt")
     assert main(train_args(config, run.parent.parent, "--resume", "--set",
                            "hyperparameters.epochs=4")) == 0
-    state["config"]["haan"]["dropout_masks"] = "fast"  # a real difference still counts
+    state = torch.load(run / "training_state.pt", weights_only=True)
+    del state["config"]["haan"]["dropout_masks"]  # a run from before fast masks existed
     torch.save(state, run / "training_state.pt")
     capsys.readouterr()
     assert main(train_args(config, run.parent.parent, "--resume", "--set",
                            "hyperparameters.epochs=5")) == 2
-    assert "haan.dropout_masks (was 'fast', now 'torch')" in one_error_line(capsys.readouterr().err)
+    assert "haan.dropout_masks (was 'torch', now 'fast')" in one_error_line(capsys.readouterr().err)
+    assert main(train_args(config, run.parent.parent, "--resume", "--set",
+                           "hyperparameters.epochs=5", "--set", 'haan.dropout_masks="torch"')) == 0

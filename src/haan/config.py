@@ -450,15 +450,21 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
+# Settings whose default changed when they were added: a config written before has the former
+# behaviour, not today's default.
+FORMER_DEFAULTS: dict[str, dict[str, Any]] = {"haan": {"dropout_masks": "torch"}}
+
+
 def with_defaults(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """A config's tables (e.g. as saved with a run) with every optional section and every setting
-    it leaves out at its default: what the run used. What this haan does not know stays as is."""
+    it leaves out at the value the run used: its default, or the behaviour before the setting
+    existed (FORMER_DEFAULTS). What this haan does not know stays as is."""
     out: dict[str, dict[str, Any]] = {}
     for name, cls in SECTION_TYPES.items():
         if name in tables or name in OPTIONAL_SECTIONS:
             defaults = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default
                         for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
-            out[name] = {**defaults, **dict(tables.get(name, {}))}
+            out[name] = {**defaults, **FORMER_DEFAULTS.get(name, {}), **dict(tables.get(name, {}))}
     return out | {k: dict(v) for k, v in tables.items() if k not in SECTION_TYPES}
 
 
