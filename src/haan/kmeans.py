@@ -38,6 +38,9 @@ DEFAULT_INERTIA_TOL = 1e-4
 DEFAULT_INIT_DIM = 128
 # Elements of one (chunk, K) distance block: bounds the memory of the assignment step (64 MiB fp32).
 DISTANCE_BLOCK_ELEMENTS = 1 << 24
+# Elements of the (rows, D) differences the final inertia sums at a time (16 MiB fp32): with
+# distance-sized blocks they were four copies of a FineAction-size sample at once.
+INERTIA_BLOCK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -272,8 +275,9 @@ def kmeans(
     # Final exact E-step: labels and inertia belong to the returned centres.
     labels, _ = _nearest(x, x_sq, centers, chunk)
     inertia = 0.0
-    for start in range(0, m, chunk):
-        rows = slice(start, start + chunk)
+    block = max(1, INERTIA_BLOCK_ELEMENTS // d)  # (block, D) temporaries, whatever M
+    for start in range(0, m, block):
+        rows = slice(start, start + block)
         inertia += ((x[rows] - centers[labels[rows]]) ** 2).sum(dtype=torch.float64).item()
     return KMeansResult(centers=centers + mean, labels=labels, inertia=inertia, n_iter=n_iter)
 
