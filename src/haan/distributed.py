@@ -127,11 +127,6 @@ def broadcast_object(obj: Any, procs: Processes, source: int = 0) -> Any:
     return box[0]
 
 
-def barrier(procs: Processes) -> None:
-    if procs.distributed:
-        dist.barrier()
-
-
 def merge_chunks(parts: Sequence[dict[int, Any]]) -> list[Any]:
     """{chunk id: value} dicts gathered from all processes -> the values in chunk order."""
     merged: dict[int, Any] = {}
@@ -140,6 +135,6 @@ def merge_chunks(parts: Sequence[dict[int, Any]]) -> list[Any]:
     return [merged[i] for i in sorted(merged)]
 
 
-__all__ = ["Processes", "SINGLE", "all_gather_objects", "all_reduce_sum", "barrier",
+__all__ = ["Processes", "SINGLE", "all_gather_objects", "all_reduce_sum",
            "broadcast_object", "launched_by_torchrun", "merge_chunks", "my_chunks", "split",
            "start", "stop"]

@@ -91,16 +91,6 @@ def detect_chunks(model: HAAN, clips: Callable[[np.ndarray], np.ndarray], length
             score=found.score)
 
 
-def predict_scores(model: HAAN, dataset: Dataset, indices: np.ndarray, device: torch.device,
-                   progress: bool = False) -> list[np.ndarray]:
-    """Clip class scores (T_i, C) float32 for each of these videos (all held in memory)."""
-    lengths = dataset.lengths[indices]
-    return [s for _, _, part in chunk_scores(model, lambda p: dataset.clips(indices[p]), lengths,
-                                             device, progress=progress,
-                                             max_clips=chunk_clips(dataset.feature_size))
-            for s in part]
-
-
 @dataclass(frozen=True)
 class EvaluationResult:
     metrics: DetectionMetrics
@@ -171,4 +161,4 @@ def evaluate_model(
 
 
 __all__ = ["EvaluationResult", "chunk_clips", "chunk_scores", "detect_chunks",
-           "evaluate_model", "predict_scores", "score_coarse", "score_detections", "video_chunks"]
+           "evaluate_model", "score_coarse", "score_detections", "video_chunks"]
