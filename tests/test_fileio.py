@@ -107,3 +107,16 @@ def test_refuse_to_replace_names_the_first_existing_file(tmp_path):
     fileio.refuse_to_replace([tmp_path / "a"])
     with pytest.raises(InputError, match=r"b: already exists; pass --overwrite"):
         fileio.refuse_to_replace([tmp_path / "a", tmp_path / "b"])
+
+
+def test_read_numeric_csv(tmp_path):
+    p = tmp_path / "results.csv"
+    p.write_text("epoch,mAP@0.5,avg.mAP\n0,1.5,nan\n1,,2\n")
+    header, values = fileio.read_numeric_csv(p)
+    assert header == ["epoch", "mAP@0.5", "avg.mAP"]
+    np.testing.assert_array_equal(values, [[0, 1.5, np.nan], [1, np.nan, 2]])
+    p.write_text("epoch,loss\n0,x\n")
+    with pytest.raises(InputError, match=r"results.csv: line 2, column loss: not a number: 'x'"):
+        fileio.read_numeric_csv(p)
+    with pytest.raises(InputError, match="no such file"):
+        fileio.read_numeric_csv(tmp_path / "absent.csv")

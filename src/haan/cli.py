@@ -434,6 +434,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 # Figures: `haan plot training|ap|video` (matplotlib is imported by the handlers only)
 
 
+def _add_figure_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+
 def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="draw a figure of a run or a report (PNG, SVG or PDF by --out's extension)")
     plot_sub = p.add_subparsers(dest="plot_command", required=True, metavar="PLOT_COMMAND")
@@ -441,8 +446,7 @@ def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
                             description="Draw each loss of RUN_DIR/log.csv per epoch and the mAP "
                                         "columns of RUN_DIR/results.csv, the best epoch marked.")
     q.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by haan train")
-    q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
-    q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _add_figure_out(q)
     q.set_defaults(handler=_cmd_plot_training)
     q = plot_sub.add_parser("ap", help="mAP against tIoU and per-class AP of an evaluation report",
                             description="Draw mAP against tIoU (fine, and coarse when the report has "
@@ -450,8 +454,7 @@ def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
                                         "grouped by coarse class when the report maps them.")
     q.add_argument("report", metavar="REPORT.json",
                    help="eval_report.json of haan evaluate, or haan eval-detections --output")
-    q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
-    q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _add_figure_out(q)
     q.set_defaults(handler=_cmd_plot_ap)
     q = plot_sub.add_parser("video", help="one video's clip scores, detections and ground truth",
                             description="Score one video with a trained run and draw its clip "
@@ -465,8 +468,7 @@ def _add_plot_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--clips-per-second", type=float, default=None, metavar="R",
                    help="with --features: its clip rate, when no <id>.json clip grid is beside it "
                         "and the run's dataset has no single rate")
-    q.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
-    q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    _add_figure_out(q)
     _add_torch_args(q)
     q.set_defaults(handler=_cmd_plot_video)
 

@@ -217,8 +217,44 @@ def read_json(path: str | Path) -> Any:
         raise InputError(f"{path}: invalid JSON: nested too deeply") from None
 
 
+def read_numeric_csv(path: str | Path) -> tuple[list[str], Any]:
+    """The header and the (rows, columns) float64 values of a CSV of numbers (results.csv,
+    log.csv); empty and "nan" cells are NaN. Every way it can fail is one InputError line."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({describe_os_error(exc)})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    try:
+        rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1) if r]
+    except csv.Error as exc:
+        raise InputError(f"{path}: malformed CSV: {exc}") from None
+    if not rows:
+        raise InputError(f"{path}: empty file, expected a header line")
+    header = [h.strip() for h in rows[0][1]]
+    if len(set(header)) != len(header):
+        raise InputError(f"{path}: line 1: repeated column names")
+    values = np.empty((len(rows) - 1, len(header)))
+    for k, (line, row) in enumerate(rows[1:]):  # a row per epoch: a few hundred at most
+        if len(row) != len(header):
+            raise InputError(f"{path}: line {line}: {len(row)} fields, the header has {len(header)}")
+        for j, cell in enumerate(row):
+            try:
+                values[k, j] = float(cell) if cell.strip() else np.nan
+            except ValueError:
+                raise InputError(f"{path}: line {line}, column {header[j]}: not a number: "
+                                 f"{cell!r}") from None
+    return header, values
+
+
 __all__ = [
     "FILE_MODE", "TMP_SUFFIX", "atomic_write", "csv_text", "describe_os_error", "json_ready",
-    "output_folder", "read_json", "refuse_to_replace", "remove_stale_temporaries", "save_torch",
+    "output_folder", "read_json", "read_numeric_csv", "refuse_to_replace", "remove_stale_temporaries", "save_torch",
     "write_bytes", "write_csv", "write_json", "write_npy", "write_text",
 ]

@@ -12,8 +12,6 @@ Scores in percent on every axis; reports hold fractions, results.csv holds perce
 
 from __future__ import annotations
 
-import csv
-import io
 import textwrap
 import warnings
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from haan.errors import DataWarning, InputError
-from haan.fileio import atomic_write, describe_os_error, read_json, refuse_to_replace
+from haan.fileio import atomic_write, read_json, read_numeric_csv, refuse_to_replace
 from haan.postprocess import VideoDetections, video_scores
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -291,38 +289,6 @@ def plot_training(curves: TrainingCurves, title: str = "") -> Figure:
     return fig
 
 
-def _read_numeric_csv(path: Path) -> tuple[list[str], np.ndarray]:
-    """The header and the (rows, columns) values of a CSV of numbers; empty and "nan" cells are NaN."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({describe_os_error(exc)})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    try:
-        rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1) if r]
-    except csv.Error as exc:
-        raise InputError(f"{path}: malformed CSV: {exc}") from None
-    if not rows:
-        raise InputError(f"{path}: empty file, expected a header line")
-    header = [h.strip() for h in rows[0][1]]
-    if len(set(header)) != len(header):
-        raise InputError(f"{path}: line 1: repeated column names")
-    values = np.empty((len(rows) - 1, len(header)))
-    for k, (line, row) in enumerate(rows[1:]):  # a row per epoch: a few hundred at most
-        if len(row) != len(header):
-            raise InputError(f"{path}: line {line}: {len(row)} fields, the header has {len(header)}")
-        for j, cell in enumerate(row):
-            try:
-                values[k, j] = float(cell) if cell.strip() else np.nan
-            except ValueError:
-                raise InputError(f"{path}: line {line}, column {header[j]}: not a number: "
-                                 f"{cell!r}") from None
-    return header, values
-
-
 def _column(path: Path, header: list[str], values: np.ndarray, name: str) -> np.ndarray:
     if name not in header:
         raise InputError(f"{path}: no '{name}' column (columns: {', '.join(header)})")
@@ -338,7 +304,7 @@ def read_training_curves(run_dir: str | Path) -> TrainingCurves:
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: not a folder (expected a run folder with log.csv)")
     log_path = run_dir / "log.csv"
-    header, values = _read_numeric_csv(log_path)
+    header, values = read_numeric_csv(log_path)
     epochs = _column(log_path, header, values, "epoch").astype(np.int64)
     if len(epochs) == 0:
         raise InputError(f"{log_path}: no epoch logged yet")
@@ -347,7 +313,7 @@ def read_training_curves(run_dir: str | Path) -> TrainingCurves:
     results_path = run_dir / "results.csv"
     eval_epochs, eval_mAP = np.zeros(0, dtype=np.int64), {}
     if results_path.exists():
-        header, values = _read_numeric_csv(results_path)
+        header, values = read_numeric_csv(results_path)
         eval_epochs = _column(results_path, header, values, "epoch").astype(np.int64)
         _column(results_path, header, values, "avg.mAP")
         eval_mAP = {name: values[:, j] for j, name in enumerate(header) if name != "epoch"}

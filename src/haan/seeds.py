@@ -26,7 +26,6 @@ a dataset: `haan compare` uses them.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass
@@ -94,25 +93,10 @@ class RunResults:
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[float]]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f) if r]
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({fileio.describe_os_error(exc)})") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: not a CSV file of haan ({exc})") from None
-    if not rows or rows[0][0] != "epoch" or rows[0][-1] != "avg.mAP":
+    header, values = fileio.read_numeric_csv(path)
+    if header[0] != "epoch" or header[-1] != "avg.mAP":
         raise InputError(f"{path}: expected the header epoch,mAP@...,avg.mAP")
-    values = []
-    for line, row in enumerate(rows[1:], start=2):  # a row per evaluated epoch
-        if len(row) != len(rows[0]):
-            raise InputError(f"{path}: line {line}: {len(row)} fields, the header has "
-                             f"{len(rows[0])}")
-        try:
-            values.append([float(v) for v in row])
-        except ValueError:
-            raise InputError(f"{path}: line {line}: not a number") from None
-    return rows[0], values
+    return header, values.tolist()
 
 
 def best_row(rows: Sequence[Sequence[float]]) -> Sequence[float]:

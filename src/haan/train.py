@@ -21,8 +21,6 @@ checkpoints, so a run killed while writing them resumes by rewriting them from t
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import math
 import platform
 import time
@@ -365,14 +363,6 @@ def _run_metadata(config: Config, seed: int, device: torch.device, procs: Proces
     }
 
 
-def _log_text(rows: list[dict], columns: tuple[str, ...]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _snapshot(value: Any) -> Any:
     """A copy of nested dicts, lists and tensors that later training steps cannot change."""
     if isinstance(value, torch.Tensor):
@@ -418,7 +408,8 @@ def save_epoch(run_dir: Path, config: Config, method: Method, generator: torch.G
     rewrite them from the state when it resumes."""
     epoch = run.next_epoch - 1
     write_results_csv(run_dir / "results.csv", header, run.results)
-    fileio.write_text(run_dir / "log.csv", _log_text(run.log, method.log_columns))
+    fileio.write_csv(run_dir / "log.csv", method.log_columns,
+                     [[row[c] for c in method.log_columns] for row in run.log])
     model = copy.deepcopy(method.model)
     state = {
         "format": STATE_FORMAT, "config": config.to_dict(), "model": model.state_dict(),
