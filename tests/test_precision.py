@@ -90,3 +90,26 @@ def test_bf16_training_end_to_end(tiny_dataset, tmp_path):
     assert len(rows) == 2 and all(0 <= float(v) <= 100 for r in rows for v in r.split(",")[1:])
     assert main(["evaluate", "--config", str(run / "config.toml"), "--models-dir", str(run),
                  "--quiet", "--no-plots"]) == 0
+
+
+def test_emulated_bf16_is_a_warning_line(tiny_dataset, tmp_path, monkeypatch, capsys):
+    import haan.precision
+    from haan.cli import main
+    from haan.config import load_config
+
+    assert isinstance(haan.precision.has_native_bf16(torch.device("cpu")), bool)
+    assert haan.precision.emulation_warning(torch.device("cpu"), "fp32") is None
+    monkeypatch.setattr(haan.precision, "has_native_bf16", lambda device: False)
+    base = ["--config", str(tiny_dataset), "--set", "hyperparameters.epochs=1", "--output-dir",
+            str(tmp_path), "--quiet", "--set"]
+    assert main(["train", *base, 'haan.precision="fp32"', "--exp-name", "f"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["train", *base, 'haan.precision="bf16"', "--exp-name", "b"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "no native bf16" in warned[0] and str(tiny_dataset) in warned[0]
+    run = tmp_path / load_config(tiny_dataset).dataset.name / "b"
+    assert main(["evaluate", "--config", str(run / "config.toml"), "--models-dir", str(run),
+                 "--quiet", "--no-plots"]) == 0
+    assert "no native bf16" in capsys.readouterr().err
+    monkeypatch.setattr(haan.precision, "has_native_bf16", lambda device: True)
+    assert haan.precision.emulation_warning(torch.device("cpu"), "bf16") is None

@@ -21,6 +21,28 @@ ROW_MULTIPLE = 64
 T = TypeVar("T")
 
 
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether bf16 matmuls run natively here: AVX512-BF16 or AMX on a CPU (oneDNN's own check),
+    bf16 tensor cores on a GPU. Elsewhere bf16 is emulated, and slower than fp32."""
+    if device.type == "cuda":
+        try:
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # torch < 2.5 does not count emulation as support anyway
+            return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch without the check: assume not
+        return False
+
+
+def emulation_warning(device: torch.device, precision: str) -> str | None:
+    """The warning for [haan] precision = "bf16" on a device without native bf16, else None."""
+    if precision != "bf16" or has_native_bf16(device):
+        return None
+    return (f'haan.precision = "bf16": this {device.type.upper()} has no native bf16 matmul '
+            "(AVX512-BF16/AMX, or bf16 tensor cores): it is emulated and slower than fp32")
+
+
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
@@ -39,4 +61,5 @@ def on_rows(blocks: Callable[[torch.Tensor], T], x: torch.Tensor, precision: str
     return type(out)(*(None if o is None else o[:m].float() for o in out))
 
 
-__all__ = ["PRECISIONS", "ROW_MULTIPLE", "autocast", "on_rows"]
+__all__ = ["PRECISIONS", "ROW_MULTIPLE", "autocast", "emulation_warning", "has_native_bf16",
+           "on_rows"]

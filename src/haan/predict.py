@@ -55,7 +55,7 @@ from haan.evaluate import chunk_clips, detect_chunks
 from haan.model import HAAN
 from haan.postprocess import Detections, VideoDetections, concat_detections, video_scores
 from haan.reports import detections_json
-from haan.runs import check_model_fits, resolve_device
+from haan.runs import check_model_fits, resolve_device, warn_if_emulated
 from haan.video.grid import GridSpec, read_grid
 
 # File name extensions taken as video files (anything FFmpeg reads can be renamed to one).
@@ -104,6 +104,7 @@ def load_predictor(run: str | Path | None = None, models_dir: str | Path | None 
     cfg = load_config(config, overrides)
     dev = resolve_device(device)
     check_model_fits(cfg, dev, training=False)
+    warn_if_emulated(cfg, dev)
     model = HAAN.from_config(cfg).to(dev)
     epoch = load_checkpoints(model, folder, blocks=("encoder", "fine_level_classifier"),
                              map_location=dev)

@@ -9,6 +9,7 @@ import dataclasses
 import os
 import sys
 import uuid
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -18,9 +19,10 @@ from haan import distributed, fileio
 from haan.checkpoints import load_checkpoints
 from haan.config import Config, load_config
 from haan.data import load_dataset
-from haan.errors import InputError
+from haan.errors import DataWarning, InputError
 from haan.evaluate import evaluate_model, score_coarse
 from haan.methods import build_inference_model, build_model, inference_blocks
+from haan.precision import emulation_warning
 from haan.reports import (
     detections_json, format_table, report_json, results_header, results_row, write_results_csv,
 )
@@ -95,6 +97,13 @@ def check_model_fits(config: Config, device: torch.device, training: bool) -> No
             f"{have / 2**30:.1f} GiB of {device}")
 
 
+def warn_if_emulated(config: Config, device: torch.device) -> None:
+    """[haan] precision = "bf16" where bf16 is only emulated runs, but slower than fp32: say so."""
+    message = emulation_warning(device, config.haan.precision)
+    if message is not None:
+        warnings.warn(f"{config.source}: {message}", DataWarning)
+
+
 def run_dir_for(config: Config, output_dir: str | Path, exp_name: str | None,
                 dataset_folder: str | None = None) -> Path:
     """OUTPUT_DIR/DATASET/EXP_NAME, as the paper (a random UUID when no name is given)."""
@@ -125,6 +134,8 @@ def run_training(
         dataset = load_dataset(config, progress=show)
         dev = resolve_device(device)
         check_model_fits(config, dev, training=True)
+        if procs.main:
+            warn_if_emulated(config, dev)
         run_dir = run_dir_for(config, output_dir, exp_name, dataset_folder)
         tell = say if procs.main else (lambda message: None)
         where = (f"{procs.world_size} processes ({dev.type})" if procs.distributed else str(dev))
@@ -190,6 +201,7 @@ def run_evaluation(
     dataset = load_dataset(config, progress=show)
     dev = resolve_device(device)
     check_model_fits(config, dev, training=False)
+    warn_if_emulated(config, dev)
     names = dict(PAPER_EVAL_OUTPUTS if paper_names else EVAL_OUTPUTS)
     if plots:
         names["figure"] = EVAL_FIGURE
