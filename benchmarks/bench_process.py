@@ -3,11 +3,14 @@ same FineGym-shaped data (bench_train.py's: FineGym's clip counts, 2048-d, C = 9
 one run. The paper's code is not part of haan: give a checkout of its public repository.
 
     git clone https://github.com/lizhi1104/HAAN /tmp/HAAN
-    python benchmarks/bench_process.py --paper-code /tmp/HAAN [--epochs 3]
+    python benchmarks/bench_process.py --paper-code /tmp/HAAN [--epochs 4]
 
 Each program runs as a fresh process twice, for 1 and for --epochs epochs, with the same threads:
-the first gives the whole-process time (start-up, loading, one epoch), the difference the cost of
-an epoch. The paper's code runs from a temporary copy (its config file is where its code reads
+the first gives the whole-process time (start-up, loading, one epoch); in the second, the time
+between the lines each program prints at the end of an epoch (after its evaluation) gives the
+cost of each further epoch, and the median of those intervals is reported (one perturbed epoch on
+a shared machine moves it little; the difference of two process times moved with every
+perturbation of either). The paper's code runs from a temporary copy (its config file is where its code reads
 it), on the CPU, with numpy 2's removed `np.float` put back for it (its evaluator uses it) and
 `tomli` served by the standard library's `tomllib` if missing; nothing of it is changed.
 """
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import statistics
 import shutil
 import subprocess
 import sys
@@ -44,25 +49,42 @@ except ImportError:
 """
 
 
-def timed(command: list[str], cwd: Path, env: dict) -> float:
+# The line each program prints once an epoch is evaluated.
+EPOCH_END = {"paper": re.compile(r"^average mAP = "), "haan": re.compile(r"^epoch \d+: ")}
+
+
+def timed(command: list[str], cwd: Path, env: dict, epoch_end: re.Pattern) -> tuple[float, list[float]]:
+    """The process's wall time and the times (from its start) of its end-of-epoch lines."""
     t = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - t
+    ends = []
+    with tempfile.TemporaryFile("w+") as err:
+        with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err,
+                              text=True) as process:
+            for line in process.stdout:
+                if epoch_end.match(line):
+                    ends.append(time.perf_counter() - t)
+        if process.returncode != 0:
+            err.seek(0)
+            sys.exit(f"{' '.join(command)} failed:\n{err.read()[-3000:]}")
+    return time.perf_counter() - t, ends
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--paper-code", type=Path, required=True, help="a checkout of lizhi1104/HAAN")
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=4,
+                    help="epochs of the second process (>= 3: at least two intervals)")
     ap.add_argument("--train-videos", type=int, default=150)
     ap.add_argument("--test-videos", type=int, default=50)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = ap.parse_args()
+    if args.epochs < 3:
+        sys.exit("--epochs: at least 3")
     if not (args.paper_code / "main.py").is_file():
         sys.exit(f"{args.paper_code}: not a checkout of the paper's code (no main.py)")
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HAAN_THREADS": str(args.threads)}
+    # Unbuffered: the end-of-epoch lines must reach the pipe when they are printed.
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HAAN_THREADS": str(args.threads),
+           "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "data").mkdir()
@@ -73,7 +95,7 @@ def main() -> None:
         (tmp / "site").mkdir()
         (tmp / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
         paper_env = {**env, "PYTHONPATH": str(tmp / "site")}
-        times: dict[str, dict[int, float]] = {}
+        times: dict[str, dict[int, tuple[float, list[float]]]] = {}
         for epochs in (1, args.epochs):
             tables = load_config(config).to_dict()
             tables["hyperparameters"]["epochs"] = epochs
@@ -81,24 +103,34 @@ def main() -> None:
             (paper / "config" / "fine_gym.toml").write_text(dumps_toml(tables))
             times.setdefault("paper's code", {})[epochs] = timed(
                 [sys.executable, "main.py", "--dataset", "FineGym", "--exp-name", f"e{epochs}",
-                 "--output-dir", str(tmp / "paper_out"), "--device", "cpu"], paper, paper_env)
+                 "--output-dir", str(tmp / "paper_out"), "--device", "cpu"], paper, paper_env,
+                EPOCH_END["paper"])
             for name, precision in (("haan train, fp32", "fp32"), ("haan train, bf16", "bf16")):
                 times.setdefault(name, {})[epochs] = timed(
                     [sys.executable, "-m", "haan", "train", "--config", str(config), "--set",
                      f"hyperparameters.epochs={epochs}", "--set", f'haan.precision="{precision}"',
                      "--output-dir", str(tmp / "haan_out"), "--exp-name",
                      f"{precision}{epochs}", "--quiet", "--device", "cpu"],
-                    REPO, {**env, "PYTHONPATH": str(REPO / "src")})
+                    REPO, {**env, "PYTHONPATH": str(REPO / "src")}, EPOCH_END["haan"])
             print(f"  {epochs} epoch(s) done", flush=True)
-    base = times["paper's code"]
-    per_epoch_base = (base[args.epochs] - base[1]) / (args.epochs - 1)
+    def per_epoch(name: str) -> float:
+        """The median interval between consecutive end-of-epoch lines of the longer process."""
+        ends = times[name][args.epochs][1]
+        if len(ends) != args.epochs:
+            sys.exit(f"{name}: {len(ends)} end-of-epoch lines for {args.epochs} epochs")
+        return statistics.median(b - a for a, b in zip(ends, ends[1:]))
+
+    base_process, base_epoch = times["paper's code"][1][0], per_epoch("paper's code")
     print(f"{args.train_videos} training + {args.test_videos} test videos, FineGym shape, "
-          f"{args.threads} threads")
-    print(f"{'':<20}{'1-epoch process s':>20}{'ratio':>8}{'per epoch s':>14}{'ratio':>8}")
-    for name, t in times.items():
-        epoch = (t[args.epochs] - t[1]) / (args.epochs - 1)
-        print(f"{name:<20}{t[1]:>20.1f}{base[1] / t[1]:>7.1f}x{epoch:>14.1f}"
-              f"{per_epoch_base / epoch:>7.1f}x")
+          f"{args.threads} threads; each further epoch: the median of {args.epochs - 1} intervals")
+    print(f"{'':<20}{'1-epoch process s':>20}{'ratio':>8}{'per epoch s':>14}{'ratio':>8}"
+          f"   {'the intervals s'}")
+    for name in times:
+        process, epoch = times[name][1][0], per_epoch(name)
+        ends = times[name][args.epochs][1]
+        intervals = " ".join(f"{b - a:.1f}" for a, b in zip(ends, ends[1:]))
+        print(f"{name:<20}{process:>20.1f}{base_process / process:>7.1f}x{epoch:>14.1f}"
+              f"{base_epoch / epoch:>7.1f}x   {intervals}")
 
 
 if __name__ == "__main__":
