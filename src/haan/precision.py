@@ -39,8 +39,9 @@ def emulation_warning(device: torch.device, precision: str) -> str | None:
     """The warning for [haan] precision = "bf16" on a device without native bf16, else None."""
     if precision != "bf16" or has_native_bf16(device):
         return None
+    units = "bf16 tensor cores" if device.type == "cuda" else "AVX512-BF16 or AMX"
     return (f'haan.precision = "bf16": this {device.type.upper()} has no native bf16 matmul '
-            "(AVX512-BF16/AMX, or bf16 tensor cores): it is emulated and slower than fp32")
+            f"({units}): it is emulated and slower than fp32")
 
 
 def autocast(device: torch.device, precision: str) -> torch.autocast:
