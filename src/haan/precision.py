@@ -40,7 +40,7 @@ def emulation_warning(device: torch.device, precision: str) -> str | None:
     if precision != "bf16" or has_native_bf16(device):
         return None
     units = "bf16 tensor cores" if device.type == "cuda" else "AVX512-BF16 or AMX"
-    return (f'haan.precision = "bf16": this {device.type.upper()} has no native bf16 matmul '
+    return (f'haan.precision = "bf16": this {"GPU" if device.type == "cuda" else "CPU"} has no native bf16 matmul '
             f"({units}): it is emulated and slower than fp32")
 
 
