@@ -32,7 +32,8 @@ import time
 import numpy as np
 import torch
 
-from haan.kmeans import DEFAULT_INERTIA_TOL, fast_bf16_available, kmeans
+from haan.kmeans import DEFAULT_INERTIA_TOL, kmeans
+from haan.precision import has_native_bf16
 
 
 def make_clip_features(m: int, d: int, seed: int = 0, num_videos: int = 3775,
@@ -117,7 +118,7 @@ def main() -> None:
               f"inertia {km.inertia_:.6g}  n_iter {km.n_iter_}")
 
     dtype = torch.float32 if args.fp32 else None
-    lloyd = "fp32" if args.fp32 or not fast_bf16_available(x.device) else "bf16"
+    lloyd = "fp32" if args.fp32 or not has_native_bf16(x.device) else "bf16"
 
     def ours(seed: int):
         return kmeans(x, k, generator=torch.Generator().manual_seed(seed),

@@ -10,9 +10,10 @@ the first gives the whole-process time (start-up, loading, one epoch); in the se
 between the lines each program prints at the end of an epoch (after its evaluation) gives the
 cost of each further epoch, and the median of those intervals is reported (one perturbed epoch on
 a shared machine moves it little; the difference of two process times moved with every
-perturbation of either). The paper's code runs from a temporary copy (its config file is where its code reads
-it), on the CPU, with numpy 2's removed `np.float` put back for it (its evaluator uses it) and
-`tomli` served by the standard library's `tomllib` if missing; nothing of it is changed.
+perturbation of either). The paper's code runs from a temporary copy (its config file is where
+its code reads it), on the CPU, with numpy 2's removed `np.float` put back for it (its evaluator
+uses it) and `tomli` served by the standard library's `tomllib` if missing; nothing of it is
+changed.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ except ImportError:
 EPOCH_END = {"paper": re.compile(r"^average mAP = "), "haan": re.compile(r"^epoch \d+: ")}
 
 
-def timed(command: list[str], cwd: Path, env: dict, epoch_end: re.Pattern) -> tuple[float, list[float]]:
+def timed(command: list[str], cwd: Path, env: dict,
+          epoch_end: re.Pattern) -> tuple[float, list[float]]:
     """The process's wall time and the times (from its start) of its end-of-epoch lines."""
     t = time.perf_counter()
     ends = []

@@ -101,7 +101,8 @@ def main() -> None:
     for phase in (*PHASES, "step"):
         a, b = per_step["fp32"][phase] * 1e3, per_step["bf16"][phase] * 1e3
         print(f"{phase:<22}{a:>10.1f}{b:>10.1f}{a / b:>13.2f}x")
-    print(f"{'of which weight casts':<22}{'':>10}{per_step['bf16']['of which weight casts'] * 1e3:>10.1f}")
+    casts = per_step["bf16"]["of which weight casts"] * 1e3
+    print(f"{'of which weight casts':<22}{'':>10}{casts:>10.1f}")
 
 
 if __name__ == "__main__":

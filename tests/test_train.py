@@ -132,7 +132,7 @@ def test_a_short_loss_curve_is_pinned(tiny_dataset, tmp_path, monkeypatch, masks
     so the numbers do not depend on whether the CPU has fast bf16."""
     import haan.kmeans
 
-    monkeypatch.setattr(haan.kmeans, "fast_bf16_available", lambda device: False)
+    monkeypatch.setattr(haan.kmeans, "has_native_bf16", lambda device: False)
     assert main(["train", "--config", str(tiny_dataset), *EPOCHS, "--set",
                  "haan.pseudo_label_interval=1", "--set", f'haan.dropout_masks="{masks}"',
                  "--output-dir", str(tmp_path), "--exp-name", "p", "--seed", "5", "--quiet"]) == 0

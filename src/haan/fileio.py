@@ -243,7 +243,8 @@ def read_numeric_csv(path: str | Path) -> tuple[list[str], Any]:
     values = np.empty((len(rows) - 1, len(header)))
     for k, (line, row) in enumerate(rows[1:]):  # a row per epoch: a few hundred at most
         if len(row) != len(header):
-            raise InputError(f"{path}: line {line}: {len(row)} fields, the header has {len(header)}")
+            raise InputError(f"{path}: line {line}: {len(row)} fields, the header has "
+                             f"{len(header)}")
         for j, cell in enumerate(row):
             try:
                 values[k, j] = float(cell) if cell.strip() else np.nan
@@ -255,6 +256,7 @@ def read_numeric_csv(path: str | Path) -> tuple[list[str], Any]:
 
 __all__ = [
     "FILE_MODE", "TMP_SUFFIX", "atomic_write", "csv_text", "describe_os_error", "json_ready",
-    "output_folder", "read_json", "read_numeric_csv", "refuse_to_replace", "remove_stale_temporaries", "save_torch",
-    "write_bytes", "write_csv", "write_json", "write_npy", "write_text",
+    "output_folder", "read_json", "read_numeric_csv", "refuse_to_replace",
+    "remove_stale_temporaries", "save_torch", "write_bytes", "write_csv", "write_json",
+    "write_npy", "write_text",
 ]

@@ -32,6 +32,8 @@ from typing import Callable
 
 import torch
 
+from haan.precision import has_native_bf16
+
 DEFAULT_MAX_ITER = 300
 DEFAULT_TOL = 1e-4
 DEFAULT_INERTIA_TOL = 1e-4
@@ -49,19 +51,6 @@ class KMeansResult:
     labels: torch.Tensor  # (M,) int64, nearest final centre of every fitted point
     inertia: float  # sum of squared distances of the points to their centre
     n_iter: int  # Lloyd iterations run
-
-
-def fast_bf16_available(device: torch.device) -> bool:
-    """Whether a bf16 matmul is markedly faster than fp32 on this device."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        cpu = getattr(torch, "cpu", None)
-        for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
-            fn = getattr(cpu, probe, None)
-            if fn is not None and fn():
-                return True
-    return False
 
 
 def _chunk(num_rows: int, num_clusters: int, chunk_size: int | None) -> int:
@@ -212,7 +201,7 @@ def kmeans(
     if not 1 <= num_clusters <= m:
         raise ValueError(f"kmeans: need 1 <= num_clusters <= {m} points, got {num_clusters}")
     if matmul_dtype is None:
-        matmul_dtype = torch.bfloat16 if fast_bf16_available(x.device) else torch.float32
+        matmul_dtype = torch.bfloat16 if has_native_bf16(x.device) else torch.float32
     chunk = _chunk(m, num_clusters, chunk_size)
 
     # k-means is translation invariant; centring makes the distance expansion far more precise.
@@ -284,5 +273,5 @@ def kmeans(
 
 __all__ = [
     "DEFAULT_INERTIA_TOL", "DEFAULT_INIT_DIM", "DEFAULT_MAX_ITER", "DEFAULT_TOL", "KMeansResult",
-    "assign", "fast_bf16_available", "kmeans", "kmeans_plusplus", "principal_scores",
+    "assign", "kmeans", "kmeans_plusplus", "principal_scores",
 ]

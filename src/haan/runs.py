@@ -233,5 +233,6 @@ def run_evaluation(
     say(f"{', '.join(names.values())} in {out}")
 
 
-__all__ = ["EVAL_FIGURE", "EVAL_OUTPUTS", "PAPER_EVAL_OUTPUTS", "check_model_fits", "resolve_device", "run_dir_for", "run_evaluation",
-           "run_training", "say", "set_threads"]
+__all__ = ["EVAL_FIGURE", "EVAL_OUTPUTS", "PAPER_EVAL_OUTPUTS", "check_model_fits",
+           "resolve_device", "run_dir_for", "run_evaluation", "run_training", "say", "set_threads",
+           "warn_if_emulated"]
