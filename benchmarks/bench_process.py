@@ -5,19 +5,18 @@ one run. The paper's code is not part of haan: give a checkout of its public rep
     git clone https://github.com/lizhi1104/HAAN /tmp/HAAN
     python benchmarks/bench_process.py --paper-code /tmp/HAAN [--epochs 4]
 
-Each program runs as a fresh process twice, for 1 and for --epochs epochs, with the same threads:
-the first gives the whole-process time (start-up, loading, one epoch); in the second, the time
-between the lines each program prints at the end of an epoch (after its evaluation) gives the
-cost of each further epoch, and the median of those intervals is reported (one perturbed epoch on
-a shared machine moves it little; the difference of two process times moved with every
-perturbation of either). haan's processes run both before and after the paper's code's, which
-take a quarter of an hour, and its figures are over both (the mean of its two one-epoch processes,
-the median of all its intervals): the shared machine's speed drifts over such a span, and the
-paper's code's epoch has measured anywhere from 115 s to 158 s here.
-The paper's code runs from a temporary copy (its config file is where
-its code reads it), on the CPU, with numpy 2's removed `np.float` put back for it (its evaluator
-uses it) and `tomli` served by the standard library's `tomllib` if missing; nothing of it is
-changed.
+Each program runs a 1-epoch and an --epochs-epoch process with the same threads: the first gives
+the whole-process time (start-up, loading, one epoch); in the second, the time between the lines
+each program prints at the end of an epoch (after its evaluation) gives the cost of each further
+epoch, and the median of those intervals is reported (one perturbed epoch on a shared machine
+moves it little; the difference of two process times moved with every perturbation of either).
+haan's processes run both before and after the paper's code's, which take a quarter of an hour,
+and its figures are over both (the mean of its two one-epoch processes, the median of all its
+intervals): the shared machine's speed drifts over such a span, and the paper's code's epoch has
+measured anywhere from 115 s to 171 s here. The paper's code runs from a temporary copy (its
+config file is where its code reads it), on the CPU, with numpy 2's removed `np.float` put back
+for it (its evaluator uses it) and `tomli` served by the standard library's `tomllib` if missing;
+nothing of it is changed.
 """
 
 from __future__ import annotations
@@ -150,9 +149,10 @@ def main() -> None:
     print(f"{'':<20}{'1-epoch process s':>20}{'ratio':>8}{'per epoch s':>14}{'ratio':>8}"
           f"   {'the intervals s (median reported)'}")
     for name in (PAPER, *(name for name, _ in HAAN_RUNS)):
-        process, epoch = process_seconds(name), statistics.median(intervals(name))
+        between = intervals(name)
+        process, epoch = process_seconds(name), statistics.median(between)
         walls = ", ".join(f"{wall:.1f}" for wall, _ in times[(name, 1)])
-        shown = " ".join(f"{t:.1f}" for t in intervals(name))
+        shown = " ".join(f"{t:.1f}" for t in between)
         print(f"{name:<20}{process:>20.1f}{base_process / process:>7.1f}x{epoch:>14.1f}"
               f"{base_epoch / epoch:>7.1f}x   {shown}" + (f"   (1-epoch processes {walls} s)"
                                                           if len(times[(name, 1)]) > 1 else ""))

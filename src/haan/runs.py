@@ -125,9 +125,7 @@ def run_training(
     if seeds is not None and init_models_dir is not None:
         raise InputError("--seeds with --init-models-dir: start each seed from scratch, or train "
                          "one run")
-    procs, device = distributed.start(device)
-    completed = False
-    try:
+    with distributed.joined(device) as (procs, device):
         if procs.distributed and exp_name is None and dataset_folder is None:
             raise InputError("--exp-name: needed with torchrun (every process must name the same "
                              "run folder)")
@@ -151,14 +149,10 @@ def run_training(
                                   report=tell, procs=procs)
             tell(format_summary(summary))
             tell(f"{SUMMARY_CSV}, {SUMMARY_JSON} and a folder per seed in {run_dir}")
-            completed = True
             return summary
         result = train(config, dataset, run_dir, seed=seed, device=dev, resume=resume,
                        overwrite=overwrite, progress=show, report=tell, procs=procs,
                        init_models_dir=Path(init_models_dir) if init_models_dir else None)
-        completed = True
-    finally:
-        distributed.stop(procs, completed)
     header = results_header(config)
     best = next((r for r in result.results if int(r[0]) == result.best_epoch), None)
     tell(f"best epoch {result.best_epoch} on the {result.selection_set} set:")
