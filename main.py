@@ -15,7 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))  # run from a checkout too
 
 from haan.cli import run_guarded  # noqa: E402
-from haan.runs import run_evaluation, run_training  # noqa: E402
+from haan.recipes.evaluate import run_evaluation  # noqa: E402
+from haan.recipes.train import run_training  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

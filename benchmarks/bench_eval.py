@@ -6,7 +6,7 @@ one pandas DataFrame per class, detections ranked with `argsort()[::-1]`, a row-
 loop, the video's ground truths fetched with `groupby(...).get_group`, a nested loop over
 thresholds and ground truths, and a Python loop for the interpolated AP. Its JSON side reads the
 files ActivityNet's way: `json.load`, then one Python row per detection into a DataFrame.
-haan: (a) `haan.metrics.evaluate_detections` on the same arrays; (b) the whole
+haan: (a) `haan.evaluation.metrics.evaluate_detections` on the same arrays; (b) the whole
 `python -m haan eval-detections` process (interpreter start-up, imports, JSON, metric, report).
 
 It checks that both give the same per-class AP (max abs diff < 1e-9) and prints the ratios
@@ -34,7 +34,7 @@ import pandas as pd
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
-from haan.metrics import evaluate_detections  # noqa: E402
+from haan.evaluation.metrics import evaluate_detections  # noqa: E402
 
 THRESHOLDS = np.round(np.linspace(0.1, 0.5, 9), 2)   # FineGym's 0.1:0.05:0.5
 
@@ -228,7 +228,7 @@ def main() -> None:
     print(f"(b) whole evaluation:   baseline (JSON + metric, in-process) / `python -m haan "
           f"eval-detections` process = {(t_load + t_base) / t_proc:7.1f}x")
     print(f"    this machine, best of {args.repeat}: baseline JSON {t_load:.2f}s + metric {t_base:.2f}s; "
-          f"haan.metrics {t_haan:.3f}s; haan process {t_proc:.3f}s")
+          f"haan.evaluation.metrics {t_haan:.3f}s; haan process {t_proc:.3f}s")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""k-means for the pseudo labels: haan.kmeans (torch) against scikit-learn, the paper's choice.
+"""k-means for the pseudo labels: haan.models.kmeans (torch) against scikit-learn, the paper's choice.
 
     python benchmarks/bench_kmeans.py            # FineGym scale: 29,500 x 2048, K = 500
     python benchmarks/bench_kmeans.py --quick    # 3,000 x 256, K = 50
     python benchmarks/bench_kmeans.py --data blobs --sklearn-seeds 3 --seeds 3
 
-Times `KMeans(n_clusters=K, random_state=0).fit` and `haan.kmeans.kmeans` (default settings,
+Times `KMeans(n_clusters=K, random_state=0).fit` and `haan.models.kmeans.kmeans` (default settings,
 generator seeded 0; the fastest of `--repeat` runs) on the same synthetic features and prints
 both inertias, their ratio and the speed ratio. `--sklearn-seeds N` / `--seeds N` also fit either
 with seeds 1..N-1, to show how much the result moves with the seed alone on these data: where
@@ -32,8 +32,8 @@ import time
 import numpy as np
 import torch
 
-from haan.kmeans import DEFAULT_INERTIA_TOL, kmeans
-from haan.precision import has_native_bf16
+from haan.models.kmeans import DEFAULT_INERTIA_TOL, kmeans
+from haan.runtime.precision import has_native_bf16
 
 
 def make_clip_features(m: int, d: int, seed: int = 0, num_videos: int = 3775,
@@ -131,7 +131,7 @@ def main() -> None:
         runs.append((time.perf_counter() - t0, result))
     times = [t for t, _ in runs]
     t_ours, result = min(runs, key=lambda pair: pair[0])
-    print(f"haan.kmeans (seed 0, {lloyd} Lloyd, inertia_tol {args.inertia_tol:g}): "
+    print(f"haan.models.kmeans (seed 0, {lloyd} Lloyd, inertia_tol {args.inertia_tol:g}): "
           f"{t_ours:7.2f} s  inertia {result.inertia:.6g}  n_iter {result.n_iter}  "
           f"(runs: {', '.join(f'{t:.2f}' for t in times)} s)")
     if len({r.inertia for _, r in runs}) != 1:

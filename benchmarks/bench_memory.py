@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np, torch
 from haan.config import load_config
 from haan.data import load_dataset
-from haan.train import train
+from haan.engine.loop import train
 
 config_path, fraction, out, threads = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 torch.set_num_threads(threads)
@@ -75,7 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data
         if args.quick:
-            from haan.synth import generate
+            from haan.data.synth import generate
 
             data = Path(tmp) / "fa"
             generate(data, "fineaction-like", seed=0, num_videos=400)
@@ -85,9 +85,9 @@ def main() -> None:
         if not config.is_file():
             sys.exit(f"{config}: not found; write it with: haan synth --preset fineaction-like "
                      f"--out {data}")
-        from haan.config import load_config
-
         import numpy as np
+
+        from haan.config import load_config
 
         c = load_config(config)
 

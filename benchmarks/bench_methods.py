@@ -5,7 +5,7 @@
     python benchmarks/bench_methods.py --quick                  # tiny, 2 seeds: a smoke run
 
 Generates the preset (seed 0) into OUT/data unless it is there, trains every setting below with
-`haan train --seeds` (haan.seeds: finished seeds are not trained again, so a broken benchmark
+`haan train --seeds` (haan.engine.seeds: finished seeds are not trained again, so a broken benchmark
 continues where it stopped) into OUT/<setting>/, then writes `haan compare` of all of them:
 OUT/compare.md and OUT/compare.png, and prints the table. Each setting uses the preset's config
 (its default epochs; `--set` changes every setting's config).
@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import torch  # noqa: E402
 
-from haan.compare import run_compare  # noqa: E402
 from haan.config import load_config  # noqa: E402
 from haan.data import load_dataset  # noqa: E402
-from haan.seeds import format_summary, parse_seeds, train_seeds  # noqa: E402
-from haan.synth import generate  # noqa: E402
+from haan.data.synth import generate  # noqa: E402
+from haan.engine.seeds import format_summary, parse_seeds, train_seeds  # noqa: E402
+from haan.viz.compare import run_compare  # noqa: E402
 
 OFF = "hyperparameters.lambda_{}=0"
 SETTINGS: dict[str, list[str]] = {

@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_train import write_dataset  # noqa: E402
+
 from haan.config import dumps_toml, load_config  # noqa: E402
 
 # Run in the paper's processes before its code: numpy 2 removed np.float.

@@ -1,6 +1,6 @@
 """Start-up of `haan train`: seconds from the start of the process to torch imported, and from
 there to the first training batch, on the `tiny` synthetic data (so that loading and k-means are
-negligible), with haan.optim.Adam against torch.optim.Adam (whose first calls import
+negligible), with haan.models.optim.Adam against torch.optim.Adam (whose first calls import
 torch._dynamo), each in fresh processes, the best of several.
 
     python benchmarks/bench_startup.py [--repeats 3]
@@ -22,15 +22,15 @@ import json, sys, time
 t0 = time.perf_counter()
 import torch
 t1 = time.perf_counter()
-import haan.methods, haan.optim
+import haan.models.methods, haan.models.optim
 if sys.argv[3] == "torch":
-    haan.methods.Adam = torch.optim.Adam  # what haan used before haan.optim
+    haan.models.methods.Adam = torch.optim.Adam  # what haan used before haan.models.optim
 first = {}
-forward = haan.methods.HAANObjective.forward
+forward = haan.models.methods.HAANObjective.forward
 def timed(self, batch):
     first.setdefault("batch", time.perf_counter())
     return forward(self, batch)
-haan.methods.HAANObjective.forward = timed
+haan.models.methods.HAANObjective.forward = timed
 from haan.cli import main
 main(["train", "--config", sys.argv[1], "--output-dir", sys.argv[2], "--exp-name", "s",
       "--overwrite", "--quiet", "--set", "hyperparameters.epochs=1"])
@@ -44,7 +44,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     sys.path.insert(0, str(REPO / "src"))
-    from haan.synth import generate
+    from haan.data.synth import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         config = generate(Path(tmp) / "tiny", "tiny", seed=0)
@@ -59,7 +59,7 @@ def main() -> None:
                 r = json.loads(done.stdout.strip().splitlines()[-1])
                 if variant not in best or r["first_batch"] < best[variant]["first_batch"]:
                     best[variant] = r
-    for variant, name in (("torch", "torch.optim.Adam"), ("haan", "haan.optim.Adam")):
+    for variant, name in (("torch", "torch.optim.Adam"), ("haan", "haan.models.optim.Adam")):
         r = best[variant]
         print(f"{name:<18} import torch {r['torch']:.2f} s, then first batch {r['first_batch']:.2f} s"
               f" (torch._dynamo imported: {r['dynamo']})")

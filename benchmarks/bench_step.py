@@ -25,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_train import write_dataset  # noqa: E402
+
 from haan.config import load_config  # noqa: E402
 from haan.data import load_dataset  # noqa: E402
-from haan.methods import Batch, build_method  # noqa: E402
-from haan.train import make_pseudo_labels  # noqa: E402
+from haan.engine.pseudo_labelling import make_pseudo_labels  # noqa: E402
+from haan.models.methods import Batch, build_method  # noqa: E402
 
 PHASES = ("forward + losses", "backward", "Adam")
 

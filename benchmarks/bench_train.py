@@ -8,7 +8,7 @@ Baseline, per epoch:
     representations, a loop over coarse classes;
   - evaluation: one video at a time through the networks, a per-class loop for the detections and
     a pandas row-by-row AP (as the paper's evaluator).
-haan: `haan.train`'s own functions (the method's batched losses and fused Adam, torch k-means,
+haan: `haan.engine.loop`'s own functions (the method's batched losses and fused Adam, torch k-means,
 streaming inference, vectorized post-processing and AP), in fp32 and bf16 ([haan] precision), with
 the default fast dropout masks and with nn.Dropout's ([haan] dropout_masks = "torch"), each from
 the same initial model.
@@ -40,12 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from haan.config import dumps_toml, load_config  # noqa: E402
 from haan.data import load_dataset  # noqa: E402
-from haan.evaluate import evaluate_model  # noqa: E402
-from haan.losses import class_balance_weights, per_video_weights  # noqa: E402
-from haan.methods import build_method  # noqa: E402
-from haan.model import HAAN  # noqa: E402
-from haan.synth import build_model, get_preset, plan_videos  # noqa: E402
-from haan.train import make_pseudo_labels, train_one_epoch  # noqa: E402
+from haan.data.synth import build_model, get_preset, plan_videos  # noqa: E402
+from haan.engine.loop import train_one_epoch  # noqa: E402
+from haan.engine.pseudo_labelling import make_pseudo_labels  # noqa: E402
+from haan.evaluation.evaluate import evaluate_model  # noqa: E402
+from haan.models.haan import HAAN  # noqa: E402
+from haan.models.losses import class_balance_weights, per_video_weights  # noqa: E402
+from haan.models.methods import build_method  # noqa: E402
 
 
 def write_dataset(root: Path, n_train: int, n_test: int, dim: int, classes: int, coarse: int,
@@ -251,7 +252,7 @@ def baseline_evaluation(model, dataset, config):
 
 
 def haan_epoch(config, dataset, seed: int = 0):
-    """One epoch through haan.train's own functions (the method, its optimizer and loop)."""
+    """One epoch through haan.engine.loop's own functions (the method, its optimizer and loop)."""
     device = torch.device("cpu")
     torch.manual_seed(seed)
     method = build_method(config, dataset, device)

@@ -78,7 +78,7 @@ def test_the_papers_file_loads_unchanged(tmp_path, name):
 
 
 def test_synthetic_builtin_is_what_synth_small_writes():
-    from haan.synth import PRESETS, preset_config
+    from haan.data.synth import PRESETS, preset_config
 
     c = load_config("synthetic")
     assert c == preset_config(PRESETS["small"], "data/synthetic")

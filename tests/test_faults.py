@@ -19,9 +19,9 @@ import pytest
 import torch
 
 from haan import fileio
-from haan.checkpoints import MANIFEST
 from haan.cli import main
 from haan.config import load_config
+from haan.engine.checkpoints import MANIFEST
 
 REPO = Path(__file__).resolve().parents[1]
 # Pseudo labels every epoch, so that each phase happens in every epoch.
@@ -170,7 +170,7 @@ def test_a_closed_pipe_ends_quietly(tiny_dataset):
 
 KILL_HARNESS = textwrap.dedent("""
     import os, signal, sys
-    import haan.checkpoints, haan.methods, haan.train, torch
+    import haan.engine.checkpoints, haan.engine.loop, haan.engine.state, haan.models.methods, torch
     phase, nth = sys.argv[1], int(sys.argv[2])
     calls = [0]
 
@@ -190,11 +190,11 @@ KILL_HARNESS = textwrap.dedent("""
         setattr(module, name, wrapper)
 
     if phase == "pseudo_labels":
-        around(haan.train, "make_pseudo_labels")
+        around(haan.engine.loop, "make_pseudo_labels")
     elif phase == "batch":
-        around(haan.methods, "haan_losses")
+        around(haan.models.methods, "haan_losses")
     elif phase == "evaluation":
-        around(haan.train, "evaluate_model")
+        around(haan.engine.loop, "evaluate_model")
     elif phase == "state":  # half of training_state.pt written, then killed
         real_save = torch.save
         def save(obj, f, *args, **kwargs):
@@ -205,9 +205,9 @@ KILL_HARNESS = textwrap.dedent("""
             return real_save(obj, f, *args, **kwargs)
         torch.save = save
     elif phase in ("best_checkpoints", "last_checkpoints"):  # two of the four files written
-        real_write = haan.checkpoints.fileio.write_bytes
+        real_write = haan.engine.checkpoints.fileio.write_bytes
         sets = [0]
-        real_save_set = haan.checkpoints.save_checkpoints
+        real_save_set = haan.engine.checkpoints.save_checkpoints
         def save_set(model, directory, epoch):
             sets[0] += 1
             target = (sets[0] == nth)
@@ -215,12 +215,13 @@ KILL_HARNESS = textwrap.dedent("""
                 if target and path.name == "pseudo_label_classifier.pkl":
                     kill()
                 return real_write(path, data)
-            haan.checkpoints.fileio.write_bytes = write
+            haan.engine.checkpoints.fileio.write_bytes = write
             try:
                 return real_save_set(model, directory, epoch)
             finally:
-                haan.checkpoints.fileio.write_bytes = real_write
-        haan.train.save_checkpoints = save_set
+                haan.engine.checkpoints.fileio.write_bytes = real_write
+        haan.engine.state.save_checkpoints = save_set
+        haan.engine.loop.save_checkpoints = save_set
     from haan.cli import main
     sys.exit(main(sys.argv[3:]))
 """)
@@ -233,7 +234,7 @@ KILLS = [("pseudo_labels", 2), ("batch", 7), ("evaluation", 2), ("state", 2),
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    from haan.synth import generate
+    from haan.data.synth import generate
 
     base = tmp_path_factory.mktemp("faults")
     config = generate(base / "tiny", "tiny", seed=0)
@@ -353,9 +354,9 @@ def test_a_mixed_checkpoint_set_is_refused_everywhere(finished_run, tmp_path, ca
 
 
 def test_a_non_finite_loss_stops_the_run_resumably(tiny_dataset, tmp_path, monkeypatch, capsys):
-    import haan.methods
+    import haan.models.methods
 
-    real = haan.methods.haan_losses
+    real = haan.models.methods.haan_losses
     calls = [0]
 
     def blow_up_in_epoch_1(*args, **kwargs):
@@ -366,7 +367,7 @@ def test_a_non_finite_loss_stops_the_run_resumably(tiny_dataset, tmp_path, monke
                                concept=terms.concept, coarse=terms.coarse)
         return terms
 
-    monkeypatch.setattr(haan.methods, "haan_losses", blow_up_in_epoch_1)
+    monkeypatch.setattr(haan.models.methods, "haan_losses", blow_up_in_epoch_1)
     assert main(train_args(tiny_dataset, tmp_path)) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "epoch 1, batch 1: the loss is not finite" in line and "--resume" in line
@@ -375,7 +376,7 @@ def test_a_non_finite_loss_stops_the_run_resumably(tiny_dataset, tmp_path, monke
     assert state["progress"]["next_epoch"] == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values())
     assert json.loads((run / MANIFEST).read_text())["epoch"] == 0  # the best is epoch 0's
-    monkeypatch.setattr(haan.methods, "haan_losses", real)
+    monkeypatch.setattr(haan.models.methods, "haan_losses", real)
     assert main(train_args(tiny_dataset, tmp_path, "--resume")) == 0
     assert main(train_args(tiny_dataset, tmp_path / "clean")) == 0
     assert (run / "results.csv").read_text() == (

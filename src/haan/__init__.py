@@ -1,13 +1,25 @@
 """haan: weakly-supervised temporal action detection in fine-grained videos with HAAN
 (Hierarchical Atomic Action Network; Li, He, Xu, ECCV 2022).
 
-The library: `haan.config` (typed configs), `haan.data` (datasets, stores, importers),
-`haan.video` (video files to I3D features), `haan.model`/`haan.losses` and `haan.wtalc` (the two
-methods, chosen in `haan.methods`), `haan.kmeans`/`haan.pseudo_labels` (atomic actions),
-`haan.train`, `haan.seeds`, `haan.evaluate`, `haan.predict`, `haan.postprocess`, `haan.metrics`,
-`haan.activitynet`, `haan.reports`, `haan.plots`, `haan.compare`, `haan.distributed` (torchrun),
-`haan.fileio` (every file written), `haan.cli` (the `haan` command). The README's Layout lists
-them all. Importing the package imports nothing heavy.
+The library by pipeline stage, each package importing only from those before it:
+
+    errors, config, fileio   the base: input errors, the typed config, the one output layer
+    runtime/     device, threads, precision, memory, distributed (torchrun)
+    data/        features, annotations, datasets, stores, importers, synthetic data
+    video/       video files to I3D features
+    models/      HAAN and W-TALC, their losses, k-means and pseudo labels
+    evaluation/  post-processing, metrics, ActivityNet files, reports
+    engine/      the epoch loop, run state and resume, checkpoints, seeds
+    viz/         figures and comparisons
+    predict/     detections for new videos or features
+    recipes/     `haan train` / `haan evaluate` (and the paper's main.py), top to bottom
+    cli/         the `haan` command
+
+docs/architecture.md draws the map. Importing the package imports nothing heavy.
 """
 
+from haan import _moved
+
 __version__ = "0.2.0"
+
+_moved.install()

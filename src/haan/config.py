@@ -111,7 +111,7 @@ class HaanSection:
     kmeans_max_iter: int = 300
     kmeans_tol: float = 1e-4
     # Torch backend: also stop once an iteration lowers the inertia by less than this fraction
-    # (0: scikit-learn's criteria only). See haan.kmeans.
+    # (0: scikit-learn's criteria only). See haan.models.kmeans.
     kmeans_inertia_tol: float = 1e-4
     # Evaluate on the held-out set after every this many epochs (the paper: every epoch).
     eval_interval: int = 1
@@ -142,14 +142,14 @@ METHODS = ("haan", "wtalc")
 
 @dataclass(frozen=True)
 class ModelSection:
-    # "haan": the paper's method; "wtalc": W-TALC (Paul et al., ECCV 2018), haan.wtalc.
+    # "haan": the paper's method; "wtalc": W-TALC (Paul et al., ECCV 2018), haan.models.wtalc.
     method: str = "haan"
 
 
 @dataclass(frozen=True)
 class WTALCSection:
     """W-TALC's settings (read with [model] method = "wtalc" only). The defaults are the ones the
-    authors publish in their code (file and option in each comment; haan.wtalc says more)."""
+    authors publish in their code (file and option in each comment; haan.models.wtalc says more)."""
 
     dropout_rate: float = 0.7  # model.py: nn.Dropout(0.7)
     learning_rate: float = 1e-4  # options.py --lr

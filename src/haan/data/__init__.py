@@ -10,18 +10,25 @@ their validation, the split and padded batches, the memory-mapped feature store,
     info         dataset_info, format_info (`haan data info`)
     importers    import_activitynet (`haan data import activitynet`)
     export       export_ground_truth, ground_truth_json (`haan data export-gt`)
+    synth        generate (`haan synth`): the synthetic hierarchical datasets
 
 The names below are the package's interface; `from haan.data import load_dataset, Dataset` is
 how the rest of haan uses it.
+
+May import: the base (haan.errors, haan.config, haan.fileio).
 """
 
 from haan.data.annotations import Annotations, load_annotations
 from haan.data.dataset import Dataset, Instances, load_dataset, split_indices
+from haan.data.export import export_ground_truth, ground_truth_json
 from haan.data.features import (
-    DenseFeatures, FeatureStore, FlatStoreFeatures, FolderFeatures, ObjectArrayFeatures,
+    DenseFeatures,
+    FeatureStore,
+    FlatStoreFeatures,
+    FolderFeatures,
+    ObjectArrayFeatures,
     open_features,
 )
-from haan.data.export import export_ground_truth, ground_truth_json
 from haan.data.importers import ImportSummary, import_activitynet
 from haan.data.info import dataset_info, format_info
 from haan.data.store import convert_features, write_store

@@ -31,7 +31,6 @@ from haan.config import Config
 from haan.data.features import load_npy
 from haan.errors import DataWarning, InputError
 
-
 # The [annotations] keys and the file names haan writes for them.
 ANNOTATION_FILES = {
     "video_names_path": "video_names.npy",

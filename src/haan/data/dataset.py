@@ -30,11 +30,21 @@ import numpy as np
 
 from haan.config import Config
 from haan.data.annotations import (
-    check_labels, fine_to_coarse_ids, load_annotations, load_class_names, warn_segments,
+    check_labels,
+    fine_to_coarse_ids,
+    load_annotations,
+    load_class_names,
+    warn_segments,
 )
 from haan.data.features import (
-    MAX_FEATURE_MAGNITUDE, FeatureStore, FlatStoreFeatures, Indices, check_magnitudes,
-    open_features, row_magnitudes, video_magnitude,
+    MAX_FEATURE_MAGNITUDE,
+    FeatureStore,
+    FlatStoreFeatures,
+    Indices,
+    check_magnitudes,
+    open_features,
+    row_magnitudes,
+    video_magnitude,
 )
 from haan.errors import DataWarning, InputError
 

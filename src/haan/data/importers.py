@@ -40,10 +40,18 @@ import numpy as np
 
 from haan import fileio
 from haan.config import (
-    Config, HaanSection, apply_overrides, config_from_dict, dumps_toml, load_config,
+    Config,
+    HaanSection,
+    apply_overrides,
+    config_from_dict,
+    dumps_toml,
+    load_config,
 )
 from haan.data.annotations import (
-    ANNOTATION_FILES, CLASS_NAMES_FILE, annotations_section, write_annotations,
+    ANNOTATION_FILES,
+    CLASS_NAMES_FILE,
+    annotations_section,
+    write_annotations,
 )
 from haan.data.dataset import Dataset, load_dataset
 from haan.data.features import STORE_FILES, load_npy, npy_header

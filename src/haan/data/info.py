@@ -9,6 +9,7 @@ import numpy as np
 
 from haan.data.dataset import Dataset
 
+
 def _percentiles(x: np.ndarray, ps: Sequence[int] = (0, 5, 25, 50, 75, 95, 100)) -> dict:
     if len(x) == 0:
         return {}

@@ -20,7 +20,11 @@ from haan import fileio
 from haan.config import Config, FeaturesSection
 from haan.data.dataset import load_dataset
 from haan.data.features import (
-    STORE_FILES, STORE_FORMAT, STORE_VERSION, check_magnitudes, video_magnitude,
+    STORE_FILES,
+    STORE_FORMAT,
+    STORE_VERSION,
+    check_magnitudes,
+    video_magnitude,
 )
 from haan.errors import InputError
 

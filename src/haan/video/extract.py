@@ -182,7 +182,7 @@ def build_network(streams: str = "rgb", weights_rgb: str | Path | None = None,
 
 
 def _device(device: str | torch.device) -> torch.device:
-    from haan.runs import resolve_device
+    from haan.runtime.device import resolve_device
 
     return device if isinstance(device, torch.device) else resolve_device(device)
 

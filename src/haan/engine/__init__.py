@@ -1,0 +1,6 @@
+"""Training runs: the epoch loop (`loop`), the pseudo-label step of an epoch over the dataset and
+the processes (`pseudo_labelling`), the run folder, its saved state and resume (`state`),
+checkpoint sets (`checkpoints`), and training over several seeds (`seeds`).
+
+May import: the base, haan.runtime, haan.data, haan.models, haan.evaluation.
+"""
