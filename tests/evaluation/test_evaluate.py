@@ -120,3 +120,52 @@ def test_evaluation_matches_a_loop_reference(tiny_dataset):
                     ap += (rec[q] - prev_r) * max(prec[q:])
                     prev_r = rec[q]
             assert result.metrics.per_class_ap[c, m] == pytest.approx(ap, abs=1e-6), (c, thr)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_evaluate_is_eval_detections_on_the_file_it_writes_ties_included(tiny_dataset, tmp_path,
+                                                                         seed):
+    """Scores from a grid of four values make ties everywhere (within a class, across classes
+    of one coarse class): their rank comes from a sort that is not stable and whose tie order
+    differs between CPUs (numpy's vectorized sorts). evaluate and eval-detections must still
+    agree exactly, fine and coarse, because the file lists what was scored in the order it was
+    scored: the same arrays in, the same numbers out, whatever the CPU."""
+    from haan.data import ground_truth_json
+    from haan.evaluation import activitynet
+    from haan.evaluation.evaluate import score_coarse, score_detections
+    from haan.evaluation.postprocess import Detections
+    from haan.evaluation.reports import detections_json
+
+    config = load_config(tiny_dataset)
+    d = load_dataset(config)
+    rng = np.random.default_rng(seed)
+    video, label, start, end = [], [], [], []
+    for v, i in enumerate(d.test_indices):  # evaluate's order: by video, class, start
+        duration = d.lengths[i] / d.sec2clip_ratios[i]
+        for c in range(d.num_fine_classes):
+            starts = np.sort(rng.uniform(0, duration, size=int(rng.integers(0, 6))))
+            video += [v] * len(starts)
+            label += [c] * len(starts)
+            start += starts.tolist()
+            end += (starts + rng.uniform(0.1, duration / 2, size=len(starts))).tolist()
+    detections = Detections(np.array(video), np.array(label), np.array(start), np.array(end),
+                            rng.choice([0.25, 0.5, 0.75, 1.0], size=len(video)))
+    assert len(np.unique(detections.score)) == 4 and len(video) > 50
+    fine = score_detections(detections, d, d.test_indices, config)
+    coarse = score_coarse(fine, d, config)
+
+    (tmp_path / "pred.json").write_text(json.dumps(detections_json(
+        detections, d.video_names[d.test_indices], d.fine_names)))
+    (tmp_path / "gt.json").write_text(json.dumps(ground_truth_json(d, "test")))
+    (tmp_path / "groups.json").write_text(json.dumps(
+        {f: d.coarse_names[d.fine_to_coarse[k]] for k, f in enumerate(d.fine_names)}))
+    report = activitynet.evaluate_files(
+        tmp_path / "gt.json", tmp_path / "pred.json", subset="test",
+        tiou_thresholds=config.evaluation.tiou_thresholds,
+        hierarchy_path=tmp_path / "groups.json")
+    assert report.class_names == d.fine_names and report.coarse_names == d.coarse_names
+    np.testing.assert_array_equal(report.metrics.per_class_ap, fine.metrics.per_class_ap)
+    np.testing.assert_array_equal(report.metrics.mAP, fine.metrics.mAP)
+    np.testing.assert_array_equal(report.coarse.per_class_ap, coarse.per_class_ap)
+    np.testing.assert_array_equal(report.coarse.mAP, coarse.mAP)
+    assert fine.metrics.average_mAP > 0

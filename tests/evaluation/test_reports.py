@@ -111,7 +111,9 @@ def test_nan_is_null_in_valid_json():
     assert "nan" in reports.format_table(none)
 
 
-def test_detections_json_lists_each_video_by_score_with_class_names():
+def test_detections_json_lists_each_video_in_the_scored_order_with_class_names():
+    """Each video's detections in the order given (the order they were scored), not re-sorted:
+    equal scores are ranked by the input order of a sort that is not stable."""
     from haan.evaluation.postprocess import Detections
 
     d = Detections(video=np.array([1, 0, 1, 1]), label=np.array([0, 2, 1, 2]),
@@ -121,9 +123,9 @@ def test_detections_json_lists_each_video_by_score_with_class_names():
     got = reports.detections_json(d, ["v0", "v1", "v2"], ["a", "b", "c"])
     assert got == {"version": "haan", "external_data": {}, "results": {
         "v0": [{"label": "c", "score": 0.25, "segment": [1.5, 3.0]}],
-        "v1": [{"label": "b", "score": 0.75, "segment": [2.0, 2.5]},
-               {"label": "a", "score": 0.5, "segment": [0.0, 1.0]},
+        "v1": [{"label": "a", "score": 0.5, "segment": [0.0, 1.0]},
+               {"label": "b", "score": 0.75, "segment": [2.0, 2.5]},
                {"label": "c", "score": 0.5, "segment": [4.0, 8.0]}],
         "v2": []}}
     ids = reports.detections_json(d, ["v0", "v1", "v2"])
-    assert [x["label"] for x in ids["results"]["v1"]] == ["1", "0", "2"]
+    assert [x["label"] for x in ids["results"]["v1"]] == ["0", "1", "2"]

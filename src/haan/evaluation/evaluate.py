@@ -20,7 +20,6 @@ from haan.config import Config, EvaluationSection
 from haan.data import Dataset
 from haan.evaluation.metrics import DetectionMetrics, coarse_detection_metrics, evaluate_detections
 from haan.evaluation.postprocess import Detections, concat_detections, detect_videos
-from haan.evaluation.reports import listing_order
 from haan.models.haan import HAAN
 from haan.runtime.distributed import SINGLE, Processes, all_gather_objects, merge_chunks, my_chunks
 from haan.runtime.memory import release_freed_memory
@@ -127,16 +126,11 @@ def score_coarse(result: EvaluationResult, dataset: Dataset, config: Config) -> 
     """Coarse-level AP of an evaluation's detections: each fine detection and ground truth
     relabelled with its coarse class (the dataset's fine_to_coarse), at the same thresholds.
 
-    Detections of sibling fine classes with equal float32 scores are common, and ActivityNet's
-    ranking breaks such ties by input order; they are scored in the order the detections file
-    lists them, so `haan eval-detections --hierarchy` on that file gives exactly these numbers.
-    (The fine level keeps the order of the paper's evaluator, which `haan evaluate` reproduces;
-    within one class the two orders list tied detections alike.)"""
-    d = result.detections
-    order = listing_order(d)
-    listed = Detections(d.video[order], d.label[order], d.start[order], d.end[order], d.score[order])
+    The detections go in the order the fine level scored them, which is the order the detections
+    file lists them (`detections_json`), so `haan eval-detections --hierarchy` on that file gives
+    exactly these numbers on any CPU."""
     return coarse_detection_metrics(
-        *_ground_truth(dataset, result.indices), *_predicted(listed),
+        *_ground_truth(dataset, result.indices), *_predicted(result.detections),
         fine_to_coarse=dataset.fine_to_coarse, num_coarse=dataset.num_coarse_classes,
         tiou_thresholds=np.asarray(config.evaluation.tiou_thresholds),
     )

@@ -137,9 +137,8 @@ def report_json(metrics: DetectionMetrics, class_names: Sequence[str] | None = N
 
 
 def listing_order(detections: Detections) -> np.ndarray:
-    """(P,) the order `detections_json` lists detections in: by video, then score, highest
-    first (ties in their given order). Scoring detections in this order decides ties as ActivityNet's
-    evaluator does on the written file."""
+    """(P,) the detections by video, then score, highest first (ties in their given order): a
+    reading order for people. Files are not written in it: see `detections_json`."""
     return np.lexsort((-detections.score, detections.video))
 
 
@@ -147,12 +146,17 @@ def detections_json(detections: Detections, video_names: Sequence[str],
                     class_names: Sequence[str] | None = None) -> dict:
     """ActivityNet results JSON, as `haan evaluate` and `haan predict` write it: video_names (V,)
     the videos of `detections.video` (each gets a list, empty without detections, in this order),
-    labels the class names (default: the ids as strings), each video's detections by score,
-    highest first."""
+    labels the class names (default: the ids as strings).
+
+    Each video's detections are listed in the order they were scored (evaluate's and predict's:
+    by class, then start, as the paper's evaluator receives them). Detections with equal scores
+    are ranked by the input order of a sort that is not stable, and whose result for ties differs
+    between CPUs (numpy's vectorized sorts); listing exactly what was scored, in that order, is
+    what makes `haan eval-detections` on this file give evaluate's numbers on every CPU."""
     names = [str(n) for n in video_names]
     labels = None if class_names is None else [str(n) for n in class_names]
     results: dict[str, list[dict]] = {n: [] for n in names}
-    for k in listing_order(detections).tolist():  # output formatting, once per run
+    for k in range(len(detections.video)):  # output formatting, once per run
         c = int(detections.label[k])
         results[names[detections.video[k]]].append({
             "label": str(c) if labels is None else labels[c],
