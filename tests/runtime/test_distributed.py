@@ -32,10 +32,18 @@ def read_rows(path: Path) -> list[list[float]]:
     return [[float(v) if v not in ("", "nan") else float("nan") for v in r] for r in rows]
 
 
-def torchrun(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+# Each process on one thread: two processes that each spin two threads on a machine that is busy
+# with other work can run ~50x slower (the reason for `--threads`); the timeouts are only a guard
+# against a hang, generous for a loaded 2-core CI machine.
+ONE_THREAD = {"HAAN_THREADS": "1"}
+TIMEOUT = 900
+
+
+def torchrun(*args: str, env: dict | None = None,
+             timeout: int = TIMEOUT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", *args],
                           capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **ONE_THREAD, **(env or {})})
 
 
 def free_port() -> int:
@@ -92,10 +100,17 @@ def test_two_machines_compute_what_one_does(runs):
         [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
          "--node_rank", str(rank), "--rdzv_backend", "c10d", "--rdzv_endpoint", f"127.0.0.1:{port}",
          "--rdzv_id", "haan-test", "-m", "haan", *train_args(config, base, "nodes")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
-    for launch in launches:
-        out, err = launch.communicate(timeout=300)
-        assert launch.returncode == 0, err[-3000:]
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ONE_THREAD})
+        for rank in (0, 1)]
+    try:
+        for launch in launches:
+            out, err = launch.communicate(timeout=TIMEOUT)
+            assert launch.returncode == 0, err[-3000:]
+    finally:
+        for launch in launches:  # a launch left waiting for its peer must not outlive the test
+            if launch.poll() is None:
+                launch.kill()
+                launch.communicate()
     assert_same_run(one, base / load_config(config).dataset.name / "nodes")
 
 
