@@ -11,13 +11,15 @@ and dropout draws no mask for it), so the kernels repeat.
 from __future__ import annotations
 
 import warnings
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import torch
 import torch.nn.functional as F
 
-from haan.config import Config
 from haan.errors import DataWarning
+
+if TYPE_CHECKING:  # annotations only: the precision arithmetic never reads a config
+    from haan.config import Config
 
 PRECISIONS = ("fp32", "bf16")
 ROW_MULTIPLE = 64
