@@ -1,0 +1,88 @@
+"""The options several commands share, written once so that each command spells them alike: the
+config and its --set overrides, torch's device and threads, a trained model (--run or
+--models-dir), a figure's --out, and the clip grid and I3D network of video files (`haan extract`
+and `haan predict`). Also when to draw progress bars.
+
+Standard library only: the command modules import this before knowing which command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+# An option group works wherever a parser does: `haan predict` puts its video options in one.
+ArgumentContainer = argparse.ArgumentParser | argparse._ArgumentGroup
+
+
+def add_overrides_arg(p: argparse.ArgumentParser,
+                      help: str = "override a config value (TOML syntax), e.g. --set "
+                                  "hyperparameters.epochs=10") -> None:
+    """--set, repeatable; `help` for a command whose config is one it writes (haan data import)."""
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="SECTION.KEY=VALUE", help=help)
+
+
+def add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--config", required=required,
+                   help="built-in config name (fine_gym, fine_action, synthetic) or a TOML file")
+    add_overrides_arg(p)
+
+
+def add_torch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA when available), cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for torch (default: $HAAN_THREADS, else torch's choice; on a "
+                        "busy machine, fewer threads than cores can be much faster)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", metavar="RUN_DIR",
+                   help="a run folder of haan train: its best checkpoints and its config.toml")
+    p.add_argument("--models-dir", metavar="DIR",
+                   help="instead of --run: a folder with encoder.pkl and fine_level_classifier.pkl "
+                        "(the paper's, or any), with --config")
+    add_config_args(p, required=False)
+
+
+def add_figure_out_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+
+def add_i3d_args(p: ArgumentContainer, *, own_grid: bool) -> None:
+    """The clip grid and I3D network options, in this order, of `haan extract` (own_grid) and of
+    `haan predict`'s video files.
+
+    extract makes features on a grid of its own: 24 fps, 16-frame rgb clips every 16 frames, each
+    default named in its help. predict's grid options default to None, the grid the run's dataset
+    was extracted on (its option group's description says so), and have no help; its texts say
+    "I3D" where extract's say "network", since there the network is not the command's subject."""
+
+    def add_grid_arg(flag: str, default: object, help: str, **kwargs) -> None:
+        p.add_argument(flag, default=default if own_grid else None,
+                       help=help if own_grid else None, **kwargs)
+
+    add_grid_arg("--fps", 24.0, "frames per second to resample to (default 24)", type=float)
+    add_grid_arg("--clip-frames", 16, "frames per clip (default 16)", type=int)
+    add_grid_arg("--stride", 16, "frames from one clip to the next (default 16)", type=int)
+    add_grid_arg("--streams", "rgb",
+                 "rgb: 1024-d features; rgb+flow: 2048-d, with TV-L1 optical flow (slow)",
+                 choices=["rgb", "rgb+flow"])
+    p.add_argument("--weights-rgb", metavar="FILE", help="I3D RGB weights (rgb_imagenet.pt)")
+    p.add_argument("--weights-flow", metavar="FILE", help="I3D flow weights (flow_imagenet.pt)")
+    network = "network" if own_grid else "I3D"
+    p.add_argument("--random-weights", action="store_true",
+                   help=f"an untrained {network}, for tests and smoke runs (its features mean "
+                        "nothing)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="clips per forward pass (default 8)" if own_grid
+                   else "clips per I3D forward pass")
+
+
+def progress_bars(args: argparse.Namespace) -> bool:
+    """Bars on a terminal unless --quiet: in a log file their redraws would be noise."""
+    return not args.quiet and sys.stderr.isatty()

@@ -1,0 +1,71 @@
+"""`haan predict`: detections for videos nobody labelled (features or video files), with a
+trained run's best checkpoints, and optionally each video's clip scores, figure and subtitles.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from haan.cli.common import add_i3d_args, add_model_args, add_torch_args, progress_bars
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict", help="detections for new videos (features or video files) from a trained run",
+        description="Detect actions in videos nobody labelled, with a trained run's best "
+                    "checkpoints: ActivityNet results JSON (class names as labels), a summary per "
+                    "video, optionally each video's clip scores, figure and subtitles.")
+    p.add_argument("inputs", nargs="+", metavar="PATH",
+                   help="<id>.npy (T, D) or <id>.csv features of one video, a folder of them, a "
+                        "feature store, or a video file (.mp4, .mkv, .mov, .avi, .webm, ...: "
+                        "extracted first)")
+    add_model_args(p)
+    p.add_argument("--out", required=True, metavar="DETECTIONS.json")
+    p.add_argument("--clips-per-second", type=float, default=None, metavar="R",
+                   help="clip rate of features without a clip-grid file <id>.json beside them "
+                        "(e.g. 25 fps / 16 frames = 1.5625; default: the run's dataset rate, when "
+                        "it has one)")
+    durations = p.add_mutually_exclusive_group()
+    durations.add_argument("--durations", metavar="FILE.json",
+                           help='{"id": seconds}: for features resampled to a fixed length, '
+                                "clips per second = T / duration")
+    durations.add_argument("--annotations", metavar="GT.json",
+                           help="an ActivityNet-style file: its durations as --durations, and "
+                                "the ground truth it gives drawn in the --plot figures")
+    p.add_argument("--scores-dir", metavar="DIR",
+                   help="write each video's (T, C) clip scores as <id>.npy")
+    p.add_argument("--plot", metavar="DIR", help="draw each video's timeline as <id>.png")
+    p.add_argument("--srt", metavar="DIR",
+                   help="write each video's detections as subtitles <id>.srt")
+    video = p.add_argument_group("video files", "how video files are turned into features: by "
+                                 "default the grid the run's dataset was extracted on")
+    add_i3d_args(video, own_grid=False)
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_torch_args(p)
+    p.set_defaults(handler=_cmd_predict)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from haan.predict import VideoOptions, format_summary, run_prediction
+    from haan.runtime.device import set_threads
+
+    set_threads(args.threads)
+    report = run_prediction(
+        args.inputs, args.out, run=args.run, models_dir=args.models_dir, config=args.config,
+        overrides=args.overrides, clips_per_second=args.clips_per_second,
+        durations=args.durations, annotations=args.annotations, scores_dir=args.scores_dir,
+        plot_dir=args.plot, srt_dir=args.srt, device=args.device, overwrite=args.overwrite,
+        progress=progress_bars(args),
+        video_options=VideoOptions(args.fps, args.clip_frames, args.stride, args.streams,
+                                   args.weights_rgb, args.weights_flow, args.random_weights,
+                                   args.seed, args.batch_size))
+    p = report.prediction
+    print(format_summary(p.summaries, report.predictor.class_names))
+    epoch = report.predictor.epoch
+    print(f"{len(p.names)} videos, {len(p.detections)} detections with the checkpoints of "
+          f"{report.predictor.models_dir}" + (f" (epoch {epoch})" if epoch is not None else ""))
+    what = {"scores": "clip scores <id>.npy", "plots": "figures <id>.png",
+            "srt": "subtitles <id>.srt"}
+    print(f"wrote {report.out}"
+          + "".join(f"; {what[key]} in {folder}" for key, folder in report.written.items()))
+    return 0

@@ -1,0 +1,99 @@
+"""The parser tree of `haan`: every command and sub-command builds, in the order `haan --help`
+lists them, each leaf with a handler of the command line's own modules and each group asking for
+one of its sub-commands; and the I3D options of `haan extract` and `haan predict` are written
+alike (one helper writes both)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Iterator
+
+import pytest
+
+from haan.cli import build_parser
+
+COMMANDS = [
+    "eval-detections",
+    "data", "data info", "data convert", "data import", "data import activitynet",
+    "data export-gt",
+    "synth", "train", "evaluate",
+    "plot", "plot training", "plot ap", "plot video",
+    "predict", "compare", "extract",
+]
+I3D_OPTIONS = ["--fps", "--clip-frames", "--stride", "--streams", "--weights-rgb",
+               "--weights-flow", "--random-weights", "--seed", "--batch-size"]
+
+
+def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def walk(parser: argparse.ArgumentParser,
+         path: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    action = subcommands(parser)
+    for name, child in (action.choices.items() if action is not None else ()):
+        child_path = f"{path} {name}".strip()
+        yield child_path, child
+        yield from walk(child, child_path)
+
+
+def command(path: str) -> argparse.ArgumentParser:
+    return dict(walk(build_parser()))[path]
+
+
+def test_every_command_in_the_order_help_lists_them():
+    assert [path for path, _ in walk(build_parser())] == COMMANDS
+
+
+@pytest.mark.parametrize("path", COMMANDS)
+def test_each_leaf_has_a_handler_and_each_group_wants_a_subcommand(path):
+    parser = command(path)
+    handler = parser.get_default("handler")
+    group = subcommands(parser)
+    if group is None:
+        assert callable(handler), f"haan {path} has no handler"
+        assert handler.__module__.startswith("haan.cli."), handler.__module__
+        assert parser.format_help().startswith(f"usage: haan {path} ")
+    else:
+        assert handler is None, f"haan {path} has sub-commands and a handler"
+        assert group.required and group.choices
+
+
+def i3d_actions(path: str) -> list[argparse.Action]:
+    actions = [a for a in command(path)._actions if a.option_strings]
+    flags = [a.option_strings[0] for a in actions]
+    start = flags.index(I3D_OPTIONS[0])
+    return actions[start:start + len(I3D_OPTIONS)]
+
+
+def test_extract_and_predict_spell_the_i3d_options_alike():
+    extract, predict = i3d_actions("extract"), i3d_actions("predict")
+    for actions in (extract, predict):
+        assert [a.option_strings for a in actions] == [[flag] for flag in I3D_OPTIONS]
+
+    def shape(a: argparse.Action) -> tuple:
+        return type(a), a.dest, a.type, a.choices, a.metavar, a.nargs, a.const, a.required
+
+    assert [shape(a) for a in extract] == [shape(a) for a in predict]
+    argv = ["--fps", "25", "--clip-frames", "8", "--stride", "4", "--streams", "rgb+flow",
+            "--weights-rgb", "r.pt", "--weights-flow", "f.pt", "--random-weights", "--seed", "3",
+            "--batch-size", "2"]
+    parser = build_parser()
+    from_extract = vars(parser.parse_args(["extract", "v.mp4", "--out", "d", *argv]))
+    from_predict = vars(parser.parse_args(["predict", "v.mp4", "--out", "o.json", *argv]))
+    dests = [a.dest for a in extract]
+    assert [from_extract[d] for d in dests] == [from_predict[d] for d in dests]
+    assert [from_extract[d] for d in dests] == [25.0, 8, 4, "rgb+flow", "r.pt", "f.pt", True, 3, 2]
+
+
+def test_extract_has_a_grid_of_its_own_and_predict_takes_the_runs():
+    parser = build_parser()
+    extract = vars(parser.parse_args(["extract", "v.mp4", "--out", "d"]))
+    predict = vars(parser.parse_args(["predict", "v.mp4", "--out", "o.json"]))
+    grid = ["fps", "clip_frames", "stride", "streams"]
+    assert [extract[d] for d in grid] == [24.0, 16, 16, "rgb"]
+    assert [predict[d] for d in grid] == [None, None, None, None]
+    rest = ["weights_rgb", "weights_flow", "random_weights", "seed", "batch_size"]
+    assert [extract[d] for d in rest] == [predict[d] for d in rest] == [None, None, False, 0, 8]
