@@ -116,6 +116,34 @@ def test_clips_per_video_uses_the_durations(tmp_path):
     assert summary.grid.startswith(f"--clips-per-video {T}: clips per second = {T} / duration, ")
 
 
+def test_clips_per_video_against_clip_grid_files(tmp_path):
+    """haan.data.clip_rates' rule through the import: --clips-per-video is used; a clip-grid file
+    that agrees with T / duration (within 2 clips) gives its exact rate, one that disagrees is a
+    counted warning (haan predict --durations does the same: tests/predict)."""
+    src = write_activitynet(tmp_path / "src")
+    database = src["json"]["database"]
+    T = 40
+    for name in src["arrays"]:
+        for old in src["features"].glob(f"*{name}.*"):
+            old.unlink()
+        np.save(src["features"] / f"{name}.npy", np.zeros((T, 6), np.float32))
+    agree = round(T / database["vid04-tr"]["duration"], 3)  # T within 2 clips of duration x it
+    (src["features"] / "vid04-tr.json").write_text(json.dumps({"clips_per_second": agree}))
+    (src["features"] / "vid02-tr.json").write_text(json.dumps({"clips_per_second": R}))
+    with pytest.warns(DataWarning) as caught:
+        summary = import_activitynet(src["gt"], src["features"], tmp_path / "out",
+                                     clips_per_video=T)
+    assert [str(w.message) for w in caught] == [
+        f"{src['features']}: 1 videos have a clip-grid file that disagrees with --clips-per-video "
+        f"(first: 'vid02-tr': {R:g} clips/s in vid02-tr.json, "
+        f"{T / database['vid02-tr']['duration']:.4g} from the option); the option is used"]
+    rates = {v: T / e["duration"] for v, e in database.items()}
+    rates["vid04-tr"] = agree
+    ratios = dict(zip(summary.dataset.video_names.tolist(), summary.dataset.sec2clip_ratios))
+    assert ratios == {v: pytest.approx(rates[v], rel=1e-12) for v in ratios}
+    assert ratios["vid04-tr"] == agree
+
+
 def test_clip_grid_files_beside_the_features(tmp_path):
     src = write_activitynet(tmp_path / "src", durations=False)
     database = src["json"]["database"]

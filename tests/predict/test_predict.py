@@ -21,14 +21,14 @@ import torch
 from haan import predict
 from haan.cli import main
 from haan.config import load_config
-from haan.data import write_store
+from haan.data import import_activitynet, write_store
 from haan.engine.checkpoints import load_checkpoints
 from haan.errors import DataWarning, InputError
 from haan.evaluation.postprocess import VideoDetections, detect
 from haan.models.haan import HAAN
 from haan.video.grid import ClipGrid
 
-from helpers import GROUPS, THUMOS14_CLASSES, R, write_thumos14
+from helpers import GROUPS, THUMOS14_CLASSES, R, write_activitynet, write_thumos14
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # A model that trains in about a second (--set on top of the imported config).
@@ -232,15 +232,26 @@ def test_clip_rate_rules(thumos, tmp_path):
     config = load_config(thumos["run"] / "config.toml")
     videos = [feature_video("a", 100, grid_rate=1.5), feature_video("v_b", 60),
               feature_video("c", 30)]
-    # 4. The run's dataset has one rate (25 / 16) for all its videos.
+    # 4. The clip-grid file, else the run's dataset rate (one for all its videos: 25 / 16).
     assert predict.clip_rates(videos, config).tolist() == [1.5, R, R]
-    # 2. --clips-per-second, except where a clip-grid file says otherwise (a counted warning).
-    with pytest.warns(DataWarning, match=r"1 videos have a clip-grid file whose rate differs "
-                                         r"from the option's \(first: 'a': 1.5 clips/s"):
-        assert predict.clip_rates(videos, config, 2.0).tolist() == [1.5, 2.0, 2.0]
-    # 3. T / duration (ids with or without v_), the dataset rate for a video not listed.
-    assert predict.clip_rates(videos, config, durations={"b": 40.0}).tolist() == [
+    # 2, 3. --clips-per-second is used, also where a clip-grid file disagrees (a counted warning,
+    # worded as haan data import words it).
+    with pytest.warns(DataWarning) as caught:
+        assert predict.clip_rates(videos, config, 2.0).tolist() == [2.0, 2.0, 2.0]
+    assert [str(w.message) for w in caught] == [
+        ".: 1 videos have a clip-grid file that disagrees with --clips-per-second (first: 'a': "
+        "1.5 clips/s in a.json, 2 from the option); the option is used"]
+    # 2. T / duration (ids with or without v_), the dataset rate for a video not listed; a
+    # clip-grid file that agrees with the duration (within 2 clips) gives its exact rate.
+    assert predict.clip_rates(videos, config, durations={"b": 40.0, "a": 67.0}).tolist() == [
         1.5, 60 / 40, R]
+    # 1. --clips-per-second and a duration from --durations disagree: one line naming both.
+    with pytest.raises(InputError) as err:
+        predict.clip_rates(videos, config, 2.0, durations={"b": 40.0})
+    assert str(err.value) == (
+        "v_b.npy: video 'v_b' has 60 clips, but --clips-per-second 2 and its duration 40 s "
+        "(--durations) make 80.0 (1 such videos); give one of them")
+    assert predict.clip_rates(videos, config, 1.5, durations={"b": 41.0}).tolist() == [1.5] * 3
     # No rule applies: the dataset has several rates -> one line naming the video.
     ratios = tmp_path / "ratios.npy"
     np.save(ratios, np.array([1.0, 2.0]))
@@ -253,6 +264,20 @@ def test_clip_rate_rules(thumos, tmp_path):
         f"it, no --clips-per-second, it is not in d.json, and the run's dataset has 2 clip rates "
         f"({ratios}); give --clips-per-second R (e.g. 25 fps / 16 frames = 1.5625) or "
         "--durations FILE.json")
+
+
+def test_clip_grid_files_are_read_as_the_import_reads_them(tmp_path):
+    """haan.data.clip_rates.read_grid_file: its clips_per_second (a number or a numeric string)
+    is all a clip-grid file needs; a bad one is one line naming the file."""
+    np.save(tmp_path / "a.npy", np.zeros((5, 8), np.float32))
+    (tmp_path / "a.json").write_text(json.dumps({"clips_per_second": "3.125"}))
+    (video,) = predict.feature_videos([tmp_path / "a.npy"])
+    assert (video.grid_rate, video.grid_file) == (3.125, tmp_path / "a.json")
+    (tmp_path / "a.json").write_text(json.dumps({"clips_per_second": 0}))
+    with pytest.raises(InputError) as err:
+        predict.feature_videos([tmp_path])
+    assert str(err.value) == (f"{tmp_path / 'a.json'}: 'clips_per_second' must be a positive "
+                              "number, got 0 (the clip grid of a.npy)")
 
 
 def test_rates_from_grid_files_durations_and_annotations(thumos, tmp_path, capsys):
@@ -288,6 +313,44 @@ def test_rates_from_grid_files_durations_and_annotations(thumos, tmp_path, capsy
     grid = ClipGrid(fps=25.0, clip_frames=16, stride=8, frames=8 * (T - 1) + 16, duration=T / 3.125)
     (folder / "clip.json").write_text(json.dumps(grid.to_json(8, "rgb", "clip.mp4", {})))
     np.testing.assert_allclose(segments(folder), clip_index / 3.125, rtol=1e-15)
+
+
+def test_import_and_predict_settle_a_clip_rate_conflict_alike(thumos, tmp_path, capsys):
+    """haan.data.clip_rates' rule through both commands, on the same feature files: a clip-grid
+    file that disagrees with --clips-per-second. Both use the option and warn in the same words
+    (haan predict used the file before); --clips-per-second against --durations is an error."""
+    src = write_activitynet(tmp_path / "src", D=8, durations=False)
+    for k, (name, x) in enumerate(src["arrays"].items()):
+        (file,) = src["features"].glob(f"*{name}.*")
+        rate = 1.25 if k == 2 else 1.5  # vid02-tr.csv's grid file disagrees with the option
+        file.with_suffix(".json").write_text(json.dumps({"clips_per_second": rate,
+                                                         "duration": len(x) / rate}))
+    with pytest.warns(DataWarning) as imported:
+        summary = import_activitynet(src["gt"], src["features"], tmp_path / "data",
+                                     clips_per_second=1.5)
+    assert summary.dataset.sec2clip_ratios.tolist() == [1.5] * 10
+    message = str(imported[0].message)
+    assert message == (f"{src['features']}: 1 videos have a clip-grid file that disagrees with "
+                       "--clips-per-second (first: 'vid02-tr': 1.25 clips/s in vid02-tr.json, 1.5 "
+                       "from the option); the option is used")
+
+    out = tmp_path / "p.json"
+    status, stdout, err = run(capsys, "predict", "--run", thumos["run"], src["features"],
+                              "--clips-per-second", "1.5", "--out", out, "--quiet")
+    assert (status, err) == (0, f"warning: {message}\n")
+    seconds = {line.split()[0].removeprefix("v_"): float(line.split()[2])  # named by file
+               for line in stdout.splitlines()[1:13]}
+    assert seconds == {n: round(len(x) / 1.5, 1) for n, x in src["arrays"].items()}
+
+    durations = tmp_path / "durations.json"
+    durations.write_text(json.dumps({"vid00-tr": 1000.0}))
+    status, _, err = run(capsys, "predict", "--run", thumos["run"], src["features"],
+                         "--clips-per-second", "1.5", "--durations", durations, "--out", out)
+    T = len(src["arrays"]["vid00-tr"])
+    assert (status, err) == (2, f"haan: error: {src['features'] / 'vid00-tr.npy'}: video "
+                                f"'vid00-tr' has {T} clips, but --clips-per-second 1.5 and its "
+                                "duration 1000 s (--durations) make 1500.0 (1 such videos); give "
+                                "one of them\n")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,8 +448,6 @@ def test_plot_video_of_a_dataset_video_and_of_a_feature_file(thumos, tmp_path, c
 def video_run(tmp_path_factory) -> Path:
     """A tiny run on 1024-d features (what I3D RGB gives) whose clip-grid files name 25 fps,
     16-frame clips every 16 frames: the import records that grid for predict."""
-    from helpers import write_activitynet
-
     root = tmp_path_factory.mktemp("video_run")
     src = write_activitynet(root / "src", D=1024)
     for name, x in src["arrays"].items():

@@ -8,7 +8,10 @@ their validation, the split and padded batches, the memory-mapped feature store,
     dataset      Dataset, Instances, split_indices, load_dataset
     store        write_store, convert_features (`haan data convert`)
     info         dataset_info, format_info (`haan data info`)
-    importers    import_activitynet (`haan data import activitynet`)
+    importers    import_activitynet (`haan data import activitynet`), in named steps
+    ground_truth ActivityNet-style ground-truth files, video ids, class hierarchies
+    feature_files  per-video feature files (`<id>.npy`, `<id>.csv`)
+    clip_rates   clip-grid files and the one clip-rate rule (import and `haan predict`)
     export       export_ground_truth, ground_truth_json (`haan data export-gt`)
     synth        generate (`haan synth`): the synthetic hierarchical datasets
 

@@ -1,0 +1,121 @@
+"""Video files as `haan predict` inputs: the grid their I3D features are extracted on (the run's
+recorded one, `[haan] clip_grid_path`, or the options'), checked before anything runs, and the
+extraction itself (`haan.video.extract`), each video's rate its grid's fps / stride."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from haan import fileio
+from haan.config import Config
+from haan.errors import DataWarning, InputError
+from haan.predict.inputs import FeatureVideo
+from haan.video.grid import GridSpec
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How video files are turned into features: the grid (None: the run's recorded one), the
+    I3D weights, the batch size."""
+
+    fps: float | None = None
+    clip_frames: int | None = None
+    stride: int | None = None
+    streams: str | None = None
+    weights_rgb: str | None = None
+    weights_flow: str | None = None
+    random_weights: bool = False
+    seed: int = 0
+    batch_size: int = 8
+
+
+def recorded_grid(config: Config) -> dict[str, Any] | None:
+    """The extraction grid of the config's dataset (`[haan] clip_grid_path`), None if none."""
+    path = config.haan.clip_grid_path
+    if not path:
+        return None
+    grid = fileio.read_json(path)
+    kinds = {"fps": (int, float), "clip_frames": int, "stride": int, "streams": str}
+    if not isinstance(grid, dict) or any(
+            isinstance(grid.get(k), bool) or not isinstance(grid.get(k), t)
+            for k, t in kinds.items()):
+        raise InputError(f"{path}: expected {{\"fps\", \"clip_frames\", \"stride\", \"streams\"}} "
+                         "(config [haan] clip_grid_path)")
+    return {k: grid[k] for k in kinds}
+
+
+def extraction_grid(config: Config, options: VideoOptions) -> tuple[GridSpec, str]:
+    """(GridSpec, streams) for the video files: each of fps, clip_frames, stride and streams
+    from the options, else from the run's recorded grid; a value that differs from the recorded
+    one is a warning (the model saw features of that grid), a missing one an error."""
+    from haan.video.extract import STREAMS
+
+    recorded = recorded_grid(config)
+    given = {"fps": options.fps, "clip_frames": options.clip_frames, "stride": options.stride,
+             "streams": options.streams}
+    flags = {k: "--" + k.replace("_", "-") for k in given}
+    if recorded is None:
+        missing = [flags[k] for k, v in given.items() if v is None]
+        if missing:
+            raise InputError(f"{config.source}: no recorded clip grid ([haan] clip_grid_path, "
+                             "written by haan data import from haan extract's clip-grid files) to "
+                             f"extract video files on; give {', '.join(missing)} as the training "
+                             "features were extracted")
+        grid = given
+    else:
+        grid = {k: recorded[k] if v is None else v for k, v in given.items()}
+        differ = [f"{flags[k]} {given[k]} (recorded: {recorded[k]})" for k in given
+                  if given[k] is not None and given[k] != recorded[k]]
+        if differ:
+            warnings.warn(f"{'; '.join(differ)}: the model was trained on features of the "
+                          f"recorded grid ({config.haan.clip_grid_path})", DataWarning,
+                          stacklevel=2)
+    if grid["streams"] not in STREAMS:
+        raise InputError(f"--streams {grid['streams']}: expected one of {', '.join(STREAMS)}")
+    spec = GridSpec(float(grid["fps"]), int(grid["clip_frames"]), int(grid["stride"]))
+    return spec, grid["streams"]
+
+
+def extract_inputs(paths: Sequence[Path], config: Config, options: VideoOptions,
+                   device: torch.device, progress: bool = False
+                   ) -> Callable[[], list[FeatureVideo]]:
+    """Check what extracting these video files needs (PyAV, the grid, the feature size, the
+    weights) and return the extraction itself, to run once every other input is checked."""
+    from haan.video.decode import import_av
+    from haan.video.extract import build_network, extract_video, video_ids
+    from haan.video.i3d import FEATURE_DIM
+
+    import_av()
+    spec, streams = extraction_grid(config, options)
+    dim = FEATURE_DIM * (2 if streams == "rgb+flow" else 1)
+    D = config.hyperparameters.feature_size
+    if dim != D:
+        raise InputError(f"{paths[0]}: --streams {streams} gives {dim} values per clip, but the "
+                         f"model takes [hyperparameters] feature_size = {D} ({config.source})")
+    ids = video_ids(paths)
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
+    network = build_network(streams, options.weights_rgb, options.weights_flow,
+                            options.random_weights, options.seed)
+    if options.batch_size < 1:
+        raise InputError(f"--batch-size {options.batch_size}: must be at least 1")
+
+    def extract() -> list[FeatureVideo]:
+        out = []
+        for name, path in zip(ids, paths):  # per video: decoding and the network stream inside
+            x, grid = extract_video(path, spec, network, device, options.batch_size,
+                                    progress=progress)
+            out.append(FeatureVideo(name, path, grid.num_clips, network.feature_dim,
+                                    grid.clips_per_second, lambda x=x: x))
+        return out
+
+    return extract
+
+
+__all__ = ["VideoOptions", "extract_inputs", "extraction_grid", "recorded_grid"]
