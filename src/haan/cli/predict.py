@@ -22,9 +22,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     p.add_argument("--out", required=True, metavar="DETECTIONS.json")
     p.add_argument("--clips-per-second", type=float, default=None, metavar="R",
-                   help="clip rate of features without a clip-grid file <id>.json beside them "
-                        "(e.g. 25 fps / 16 frames = 1.5625; default: the run's dataset rate, when "
-                        "it has one)")
+                   help="clip rate of the feature inputs (e.g. 25 fps / 16 frames = 1.5625); "
+                        "used even where a clip-grid file <id>.json disagrees (a warning), and "
+                        "must agree with --durations/--annotations (default: the clip-grid "
+                        "files, else the run's dataset rate)")
     durations = p.add_mutually_exclusive_group()
     durations.add_argument("--durations", metavar="FILE.json",
                            help='{"id": seconds}: for features resampled to a fixed length, '
