@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from haan.config import load_config
+from haan.config import HyperParameters, load_config
 from haan.data import FlatStoreFeatures, load_dataset
 from haan.data.synth import (
     OPTIONAL_SETTINGS,
@@ -21,6 +21,7 @@ from haan.data.synth import (
     generate,
     plan_videos,
     preset_config,
+    preset_record,
     video_features,
 )
 from haan.errors import DataWarning, InputError
@@ -65,15 +66,44 @@ def test_writes_the_papers_format_and_a_config_as_typed(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.load("data/tiny/sec2clip_ratios.npy"), np.full(24, 1.5))
     record = json.loads(Path("data/tiny/synth.json").read_text())
     plain = {k: v for k, v in dataclasses.asdict(p).items() if k not in OPTIONAL_SETTINGS}
+    # The training settings recorded in full: every [hyperparameters] setting but feature_size.
+    training = {"encoded_feature_size": 32, "batch_size": 4, "clustering_sample_rate": 0.5,
+                "dropout_rate": 0.5, "learning_rate": 0.001, "epochs": 3, "num_visual_concepts": 8,
+                "num_top_visual_concepts": 3, "fine_to_coarse_pooling": "mean", "lambda_1": 1.0,
+                "lambda_2": 0.001, "lambda_3": 0.01, "lambda_4": 0.1}
     assert record["seed"] == 0 and record["preset"] == plain | {
         "fine_per_coarse": list(p.fine_per_coarse), "clips_per_video": list(p.clips_per_video),
         "single_instance_clips": list(p.single_instance_clips),
         "atomics_per_fine": list(p.atomics_per_fine),
-        "coarse_per_video": list(p.coarse_per_video)}
+        "coarse_per_video": list(p.coarse_per_video), "training": training}
+    assert dataclasses.asdict(c.hyperparameters) == {"feature_size": 32, **training}
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)  # nothing suspicious in generated data
         d = load_dataset(c)
     assert d.num_videos == 24
+
+
+def test_presets_write_each_training_setting_once():
+    """A preset's training settings are its paper config's [hyperparameters] with a few changes:
+    each change is a setting of the config's own type, and differs from the paper's value."""
+    settings = {f.name for f in dataclasses.fields(HyperParameters)} - {"feature_size"}
+    for name, preset in PRESETS.items():
+        paper = load_config(preset.paper_config).hyperparameters
+        assert set(preset.training) <= settings, name
+        for key, value in preset.training.items():
+            assert value != getattr(paper, key) and type(value) is type(getattr(paper, key)), (
+                name, key)
+        assert preset.hyperparameters == dataclasses.replace(
+            paper, feature_size=preset.feature_size, **preset.training)
+        assert preset_config(preset, "x").hyperparameters == preset.hyperparameters
+    assert PRESETS["finegym-like"].hyperparameters == load_config("fine_gym").hyperparameters
+    assert PRESETS["fineaction-like"].hyperparameters == load_config("fine_action").hyperparameters
+
+
+def test_the_record_keeps_its_names():
+    record = preset_record(PRESETS["fineaction-like"])
+    assert record["evaluation"] == "fine_action" and "paper_config" not in record
+    assert "evaluation" not in preset_record(PRESETS["small"])  # the default, left out
 
 
 def test_unknown_preset():

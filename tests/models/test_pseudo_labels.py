@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pytest
 import torch
 
+from haan.config import HaanSection
 from haan.errors import InputError
+from haan.models import kmeans as kmeans_module
 from haan.models.kmeans import assign, kmeans
 from haan.models.pseudo_labels import (
+    KMeansOptions,
     concept_weights,
+    fit_concepts,
     generate_pseudo_labels,
+    kmeans_options,
     sample_indices,
 )
 
@@ -70,3 +76,41 @@ def test_generate_pseudo_labels_sample_too_small() -> None:
     with pytest.raises(InputError, match=r"k-means sample too small: .* = 9 clips for "
                        r"num_visual_concepts = 10 .*clustering_sample_rate"):
         generate_pseudo_labels(torch.randn(95, 4), 10, 0.1, generator=gen(0))
+
+
+def test_kmeans_options_defaults_are_the_kmeans_modules_and_the_configs() -> None:
+    defaults = KMeansOptions()
+    assert (defaults.backend, defaults.max_iter, defaults.tol, defaults.inertia_tol,
+            defaults.init_dim, defaults.chunk_size) == (
+        "torch", kmeans_module.DEFAULT_MAX_ITER, kmeans_module.DEFAULT_TOL,
+        kmeans_module.DEFAULT_INERTIA_TOL, kmeans_module.DEFAULT_INIT_DIM, None)
+    assert KMeansOptions.from_config(HaanSection()) == defaults  # [haan]'s defaults agree
+    chosen = HaanSection(kmeans_backend="sklearn", kmeans_max_iter=7, kmeans_tol=0.5,
+                         kmeans_inertia_tol=0.0)
+    assert KMeansOptions.from_config(chosen) == KMeansOptions(backend="sklearn", max_iter=7,
+                                                              tol=0.5, inertia_tol=0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        defaults.max_iter = 1  # type: ignore[misc]
+
+
+def test_kmeans_options_by_keyword_change_the_options_given() -> None:
+    base = KMeansOptions(max_iter=5, init_dim=None)
+    assert kmeans_options(None, {}) == KMeansOptions()
+    assert kmeans_options(base, {"tol": 0.25}) == KMeansOptions(max_iter=5, init_dim=None, tol=0.25)
+    with pytest.raises(TypeError, match="max_iters"):
+        kmeans_options(None, {"max_iters": 3})
+
+
+def test_fit_concepts_takes_options_or_the_same_settings_by_keyword() -> None:
+    clips, _ = blobs([60, 80, 60], 16, scale=3.0, seed=12)
+    options = KMeansOptions(max_iter=3, tol=0.0, inertia_tol=0.0, init_dim=4, chunk_size=50)
+    a = fit_concepts(clips, 5, generator=gen(5), options=options)
+    b = fit_concepts(clips, 5, generator=gen(5), max_iter=3, tol=0.0, inertia_tol=0.0, init_dim=4,
+                     chunk_size=50)
+    direct = kmeans(clips, 5, generator=gen(5), max_iter=3, tol=0.0, inertia_tol=0.0, init_dim=4,
+                    chunk_size=50)
+    assert a.n_iter == b.n_iter == direct.n_iter == 3
+    assert a.inertia == b.inertia == direct.inertia
+    assert torch.equal(a.centers, direct.centers) and torch.equal(b.centers, direct.centers)
+    with pytest.raises(ValueError, match='backend must be "torch" or "sklearn"'):
+        fit_concepts(clips, 5, generator=gen(5), backend="faiss")

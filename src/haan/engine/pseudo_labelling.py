@@ -13,6 +13,7 @@ from haan.data import Dataset
 from haan.evaluation.evaluate import chunk_clips, video_chunks
 from haan.models.haan import HAAN
 from haan.models.pseudo_labels import (
+    KMeansOptions,
     PseudoLabelState,
     check_sample_size,
     concept_weights,
@@ -88,8 +89,7 @@ def make_pseudo_labels(model: HAAN, dataset: Dataset, config: Config, device: to
                 tqdm(desc="k-means", unit="iter", disable=not show, leave=False) as lloyd:
             concepts = fit_concepts(
                 sample_x, h.num_visual_concepts, generator=generator,
-                backend=x.kmeans_backend, max_iter=x.kmeans_max_iter, tol=x.kmeans_tol,
-                inertia_tol=x.kmeans_inertia_tol, on_iteration=lambda _: lloyd.update(),
+                options=KMeansOptions.from_config(x), on_iteration=lambda _: lloyd.update(),
                 on_seed=seeding.update, overwrite_sample=True)
         concepts = concepts.to(torch.device("cpu"))
     concepts, generator_state = broadcast_object((concepts, generator.get_state()), procs)

@@ -5,14 +5,8 @@ initialisation, then Lloyd iterations until the centres move less than `tol` (sq
 the mean feature variance) or the labels stop changing. This module does the same in torch, on
 whatever device the data is on, with these measured changes (benchmarks/bench_kmeans.py):
 
-- Initialisation: greedy k-means++ (as scikit-learn: 2 + ln K candidates per step, the one that
-  lowers the potential most wins), but run on the data's top `init_dim` principal components
-  (a seeded randomized range finder with one power iteration, Halko, Martinsson & Tropp 2011).
-  k-means++ is K sequential passes over the data, memory bound: each pass then reads 16x less.
-  Dropping the low-variance directions (mostly noise) also gave better seeds than the full data:
-  on the benchmark's blob data, 1-4% lower final inertia than seeding on the full data (and than
-  scikit-learn), equal on its clip-like data; a random projection instead (same cost) ended ~1%
-  above scikit-learn. The seeds are data points, taken at full dimension.
+- Initialisation: greedy k-means++, but on the data's top `init_dim` principal components
+  (haan.models.kmeans_seeding says why and how).
 - Lloyd assignments use a bf16 distance matmul where the hardware has fast bf16 (AMX / AVX512-BF16
   CPUs, CUDA); the centre updates, the returned labels and the inertia are exact fp32 (a final
   fp32 assignment to the final centres, as scikit-learn's final E-step).
@@ -32,6 +26,7 @@ from typing import Callable
 
 import torch
 
+from haan.models.kmeans_seeding import initial_centers, kmeans_plusplus, principal_scores
 from haan.runtime.precision import has_native_bf16
 
 DEFAULT_MAX_ITER = 300
@@ -107,67 +102,6 @@ def assign(
     return labels
 
 
-def principal_scores(
-    x: torch.Tensor,  # (M, D) float32, centred
-    rank: int,
-    *,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """Coordinates of x in (an approximation of) its top-`rank` principal subspace, (M, rank):
-    a seeded randomized range finder with one power iteration."""
-    omega = torch.randn(x.shape[1], rank, generator=generator, device=generator.device)
-    sketch = x @ omega.to(x.device)  # (M, rank): spans mostly the high-variance directions
-    basis, _ = torch.linalg.qr(x.T @ sketch)  # (D, rank) orthonormal; the power step sharpens it
-    return x @ basis
-
-
-def kmeans_plusplus(
-    x: torch.Tensor,  # (M, D) float32
-    num_clusters: int,
-    *,
-    generator: torch.Generator,
-    n_local_trials: int | None = None,
-    on_seed: Callable[[], None] | None = None,
-) -> torch.Tensor:
-    """Greedy k-means++ seeding (Arthur & Vassilvitskii; scikit-learn's variant): (K,) row indices.
-
-    Each new seed is the best of `n_local_trials` candidates drawn with probability proportional
-    to the squared distance to the nearest seed so far; "best" = lowest resulting potential.
-    `on_seed` is called after each seed (progress: at FineGym scale seeding takes minutes).
-    """
-    m = x.shape[0]
-    trials = n_local_trials if n_local_trials is not None else 2 + int(math.log(num_clusters))
-    gen_device = generator.device
-    x_sq = (x * x).sum(1)  # (M,)
-    # Candidates x points, (n, M): every per-step pass runs along contiguous rows.
-    x_t = x.T.contiguous()  # (D, M)
-
-    def sq_dist(idx: torch.Tensor) -> torch.Tensor:  # (len(idx), M)
-        d = torch.addmm(x_sq[idx][:, None], x[idx], x_t, alpha=-2)  # ||c||^2 - 2 c.x
-        return d.add_(x_sq[None]).clamp_min_(0)
-
-    first = torch.randint(m, (1,), generator=generator, device=gen_device).to(x.device)
-    seeds = torch.empty(num_clusters, dtype=torch.long, device=x.device)
-    seeds[0] = first[0]
-    if on_seed is not None:
-        on_seed()
-    closest = sq_dist(first)[0]  # (M,) squared distance to the nearest seed
-    # One draw for all steps keeps the generator's stream independent of the device.
-    uniforms = torch.rand(num_clusters, trials, generator=generator, device=gen_device,
-                          dtype=torch.float64).to(x.device)
-    for k in range(1, num_clusters):
-        cumulative = torch.cumsum(closest.double(), 0)  # (M,) float64: 30k+ terms
-        targets = uniforms[k] * cumulative[-1]
-        candidates = torch.searchsorted(cumulative, targets).clamp_(max=m - 1)  # (trials,)
-        new_closest = torch.minimum(closest[None], sq_dist(candidates))  # (trials, M)
-        best = new_closest.sum(1).argmin()
-        seeds[k] = candidates[best]
-        closest = new_closest[best]
-        if on_seed is not None:
-            on_seed()
-    return seeds
-
-
 def kmeans(
     x: torch.Tensor,  # (M, D)
     num_clusters: int,
@@ -203,47 +137,53 @@ def kmeans(
     if matmul_dtype is None:
         matmul_dtype = torch.bfloat16 if has_native_bf16(x.device) else torch.float32
     chunk = _chunk(m, num_clusters, chunk_size)
+    x, mean, x_sq, total_sq = _centred(x, overwrite_x)
+    # scikit-learn's tolerance: tol x the mean per-feature variance (of the centred data).
+    threshold = tol * total_sq / (m * d)
+    centers = initial_centers(x, mean, num_clusters, init, generator=generator, init_dim=init_dim,
+                              n_local_trials=n_local_trials, on_seed=on_seed)
+    centers, n_iter = _lloyd(x, x_sq, total_sq, centers, chunk=chunk, matmul_dtype=matmul_dtype,
+                             max_iter=max_iter, threshold=threshold, inertia_tol=inertia_tol,
+                             on_iteration=on_iteration)
+    labels, inertia = _final_assignment(x, x_sq, centers, chunk)
+    return KMeansResult(centers=centers + mean, labels=labels, inertia=inertia, n_iter=n_iter)
 
+
+def _centred(x: torch.Tensor, overwrite_x: bool
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """x (M, D) float32 minus its mean (in place with `overwrite_x`), the mean (D,), the squared
+    norms (M,) of the centred rows and their float64 sum."""
     # k-means is translation invariant; centring makes the distance expansion far more precise.
     x = x.float()
     mean = x.mean(0)  # (D,)
     x = x.sub_(mean) if overwrite_x else x - mean
     x_sq = (x * x).sum(1)  # (M,)
-    total_sq = x_sq.double().sum().item()
-    # scikit-learn's tolerance: tol x the mean per-feature variance (of the centred data).
-    threshold = tol * total_sq / (m * d)
+    return x, mean, x_sq, x_sq.double().sum().item()
 
-    if init is not None:
-        if tuple(init.shape) != (num_clusters, d):
-            raise ValueError(f"kmeans: init must be ({num_clusters}, {d}), got {tuple(init.shape)}")
-        centers = init.to(device=x.device, dtype=torch.float32) - mean  # (K, D)
-    else:
-        if init_dim is not None and init_dim < d:
-            scored = principal_scores(x, init_dim, generator=generator)  # (M, init_dim)
-        else:
-            scored = x
-        seeds = kmeans_plusplus(scored, num_clusters, generator=generator,
-                                n_local_trials=n_local_trials, on_seed=on_seed)
-        del scored
-        centers = x[seeds].clone()  # (K, D)
 
+def _lloyd(
+    x: torch.Tensor,  # (M, D) float32, centred
+    x_sq: torch.Tensor,  # (M,) squared norms of x
+    total_sq: float,  # their sum
+    centers: torch.Tensor,  # (K, D) starting centres
+    *,
+    chunk: int,
+    matmul_dtype: torch.dtype,
+    max_iter: int,
+    threshold: float,  # total squared centre shift at which to stop
+    inertia_tol: float,
+    on_iteration: Callable[[int], None] | None,
+) -> tuple[torch.Tensor, int]:
+    """Lloyd iterations until a stopping rule (see `kmeans`): the (K, D) centres and the number
+    of iterations run."""
     # Converted once: the Lloyd loop reads the data in this dtype every iteration.
     x_mm = x if matmul_dtype == torch.float32 else x.to(matmul_dtype)
-    labels_old = torch.full((m,), -1, dtype=torch.long, device=x.device)
+    labels_old = torch.full((x.shape[0],), -1, dtype=torch.long, device=x.device)
     previous = math.inf
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         labels, dist = _nearest(x_mm, x_sq, centers, chunk)
-        counts = torch.bincount(labels, minlength=num_clusters)  # (K,)
-        sums = torch.zeros_like(centers).index_add_(0, labels, x)  # (K, D)
-        new_centers = sums / counts.clamp_min(1)[:, None].to(sums.dtype)
-        empty = counts == 0
-        relocated = bool(empty.any())
-        if relocated:
-            # As scikit-learn: an empty cluster restarts at the point farthest from its centre.
-            empty_ids = empty.nonzero()[:, 0]
-            far = torch.topk(dist, empty_ids.numel()).indices
-            new_centers[empty_ids] = x[far]
+        new_centers, counts, relocated = _mean_centers(x, labels, dist, centers.shape[0])
         shift = ((new_centers - centers) ** 2).sum().item()
         centers = new_centers
         if on_iteration is not None:
@@ -252,24 +192,54 @@ def kmeans(
             break
         labels_old = labels
         if inertia_tol > 0:
-            # With every centre the mean of its points, sum ||x - c||^2 = sum ||x||^2 -
-            # sum_k n_k ||c_k||^2: the objective in O(K D), in float64.
-            current = total_sq - (counts.double() * (centers.double() ** 2).sum(1)).sum().item()
             if relocated:
-                current = math.inf  # the identity does not hold this iteration
-            elif previous - current <= inertia_tol * current:
-                break
+                current = math.inf  # the identity of _inertia_of_means does not hold
+            else:
+                current = _inertia_of_means(total_sq, counts, centers)
+                if previous - current <= inertia_tol * current:
+                    break
             previous = current
+    return centers, n_iter
 
-    # Final exact E-step: labels and inertia belong to the returned centres.
+
+def _mean_centers(
+    x: torch.Tensor,  # (M, D) float32
+    labels: torch.Tensor,  # (M,) int64 nearest centre of each row
+    dist: torch.Tensor,  # (M,) squared distance to it
+    num_clusters: int,
+) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """The mean of each cluster's points (K, D), the cluster sizes (K,), and whether an empty
+    cluster was restarted, as scikit-learn, at a point farthest from its centre."""
+    counts = torch.bincount(labels, minlength=num_clusters)  # (K,)
+    sums = torch.zeros(num_clusters, x.shape[1], dtype=x.dtype, device=x.device).index_add_(
+        0, labels, x)  # (K, D)
+    centers = sums / counts.clamp_min(1)[:, None].to(sums.dtype)
+    empty = counts == 0
+    relocated = bool(empty.any())
+    if relocated:
+        empty_ids = empty.nonzero()[:, 0]
+        far = torch.topk(dist, empty_ids.numel()).indices
+        centers[empty_ids] = x[far]
+    return centers, counts, relocated
+
+
+def _inertia_of_means(total_sq: float, counts: torch.Tensor, centers: torch.Tensor) -> float:
+    """The k-means objective when every centre is the mean of its points: sum ||x - c||^2 =
+    sum ||x||^2 - sum_k n_k ||c_k||^2, in O(K D), in float64."""
+    return total_sq - (counts.double() * (centers.double() ** 2).sum(1)).sum().item()
+
+
+def _final_assignment(x: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor, chunk: int
+                      ) -> tuple[torch.Tensor, float]:
+    """The final exact fp32 E-step, so that the labels (M,) and the inertia belong to the
+    returned centres (as scikit-learn's)."""
     labels, _ = _nearest(x, x_sq, centers, chunk)
     inertia = 0.0
-    block = max(1, INERTIA_BLOCK_ELEMENTS // d)  # (block, D) temporaries, whatever M
-    for start in range(0, m, block):
+    block = max(1, INERTIA_BLOCK_ELEMENTS // x.shape[1])  # (block, D) temporaries, whatever M
+    for start in range(0, x.shape[0], block):
         rows = slice(start, start + block)
         inertia += ((x[rows] - centers[labels[rows]]) ** 2).sum(dtype=torch.float64).item()
-    return KMeansResult(centers=centers + mean, labels=labels, inertia=inertia, n_iter=n_iter)
-
+    return labels, inertia
 
 __all__ = [
     "DEFAULT_INERTIA_TOL", "DEFAULT_INIT_DIM", "DEFAULT_MAX_ITER", "DEFAULT_TOL", "KMeansResult",

@@ -5,14 +5,15 @@ uniformly without replacement, fit k-means with K clusters on that sample, label
 its nearest centre, and weight each concept by its frequency among all clips.
 
 Backends: "torch" (haan.models.kmeans, on the clips' device, the default) or "sklearn" (the paper's
-exact choice, `KMeans(n_clusters=K, random_state=0)` on the CPU, and its `predict`).
+exact choice, `KMeans(n_clusters=K, random_state=0)` on the CPU, and its `predict`); they and the
+other k-means settings are `KMeansOptions`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import torch
 
@@ -25,6 +26,9 @@ from haan.models.kmeans import (
     assign,
     kmeans,
 )
+
+if TYPE_CHECKING:  # the options take plain values; only from_config reads a config section
+    from haan.config import HaanSection
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class PseudoLabelState:
     """Pseudo labels of the training clips, videos in `train_indices` order."""
 
     labels: torch.Tensor  # (M,) int64, on the training device
-    offsets: torch.Tensor  # (N_train + 1,) int64: video j's clips are labels[offsets[j]:offsets[j+1]]
+    offsets: torch.Tensor  # (N_train + 1,) int64: video j's are labels[offsets[j]:offsets[j+1]]
     weights: torch.Tensor  # (K,) float32 concept weights
     inertia: float
 
@@ -101,30 +105,57 @@ def check_sample_size(size: int, num_clips: int, num_concepts: int, sample_rate:
             "hyperparameters.num_visual_concepts")
 
 
+@dataclass(frozen=True)
+class KMeansOptions:
+    """How the concepts' k-means runs; the defaults are haan.models.kmeans'. `backend` "torch"
+    (haan.models.kmeans, on the clips' device) or "sklearn" (scikit-learn's KMeans on the CPU).
+    `max_iter`, `tol`: both backends (scikit-learn's meaning); the others the torch backend only
+    (see haan.models.kmeans.kmeans)."""
+
+    backend: str = "torch"
+    max_iter: int = DEFAULT_MAX_ITER
+    tol: float = DEFAULT_TOL
+    inertia_tol: float = DEFAULT_INERTIA_TOL
+    init_dim: int | None = DEFAULT_INIT_DIM
+    chunk_size: int | None = None  # rows per distance block (None: a 64 MiB block)
+
+    @classmethod
+    def from_config(cls, settings: HaanSection) -> KMeansOptions:
+        """The options a run's [haan] kmeans_* settings ask for."""
+        return cls(backend=settings.kmeans_backend, max_iter=settings.kmeans_max_iter,
+                   tol=settings.kmeans_tol, inertia_tol=settings.kmeans_inertia_tol)
+
+
+def kmeans_options(options: KMeansOptions | None, settings: Mapping[str, Any]) -> KMeansOptions:
+    """`options` (default: KMeansOptions()) with the settings given by keyword (backend=...,
+    max_iter=..., as the k-means functions took them before KMeansOptions) changed."""
+    return dataclasses.replace(options if options is not None else KMeansOptions(), **settings)
+
+
 def fit_concepts(
     sample: torch.Tensor,  # (S, H) encoded clips
     num_concepts: int,  # K
     *,
     generator: torch.Generator,
-    backend: str = "torch",
-    max_iter: int = DEFAULT_MAX_ITER,
-    tol: float = DEFAULT_TOL,
-    inertia_tol: float = DEFAULT_INERTIA_TOL,
-    init_dim: int | None = DEFAULT_INIT_DIM,
-    chunk_size: int | None = None,
+    options: KMeansOptions | None = None,
     on_iteration: Callable[[int], None] | None = None,
     on_seed: Callable[[], None] | None = None,
     overwrite_sample: bool = False,
+    **settings: Any,
 ) -> Concepts:
-    """k-means with K clusters on the sample (see the module docstring for the backends).
-    `overwrite_sample`: the torch backend may change the sample in place (one copy less)."""
-    if backend not in ("torch", "sklearn"):
-        raise ValueError(f'backend must be "torch" or "sklearn", got {backend!r}')
+    """k-means with K clusters on the sample, as `options` (and any KMeansOptions field given by
+    keyword) say. `on_iteration`, `on_seed`: progress of the torch backend (see
+    haan.models.kmeans.kmeans). `overwrite_sample`: the torch backend may change the sample in
+    place (one copy less)."""
+    options = kmeans_options(options, settings)
+    if options.backend not in ("torch", "sklearn"):
+        raise ValueError(f'backend must be "torch" or "sklearn", got {options.backend!r}')
     sample = sample.detach().float()
-    if backend == "torch":
-        fit = kmeans(sample, num_concepts, generator=generator, max_iter=max_iter, tol=tol,
-                     inertia_tol=inertia_tol, init_dim=init_dim, chunk_size=chunk_size,
-                     on_iteration=on_iteration, on_seed=on_seed, overwrite_x=overwrite_sample)
+    if options.backend == "torch":
+        fit = kmeans(sample, num_concepts, generator=generator, max_iter=options.max_iter,
+                     tol=options.tol, inertia_tol=options.inertia_tol, init_dim=options.init_dim,
+                     chunk_size=options.chunk_size, on_iteration=on_iteration, on_seed=on_seed,
+                     overwrite_x=overwrite_sample)
         return Concepts(centers=fit.centers, inertia=fit.inertia, n_iter=fit.n_iter,
                         sample_size=sample.shape[0])
     try:
@@ -134,10 +165,11 @@ def fit_concepts(
                          "(pip install scikit-learn), or use the default \"torch\"") from None
     import numpy as np
 
-    fit = KMeans(n_clusters=num_concepts, random_state=0, max_iter=max_iter, tol=tol)
+    fit = KMeans(n_clusters=num_concepts, random_state=0, max_iter=options.max_iter,
+                 tol=options.tol)
     fit.fit(sample.cpu().numpy())
-    return Concepts(centers=torch.from_numpy(fit.cluster_centers_.astype(np.float32)).to(sample.device),
-                    inertia=float(fit.inertia_), n_iter=int(fit.n_iter_),
+    centers = torch.from_numpy(fit.cluster_centers_.astype(np.float32)).to(sample.device)
+    return Concepts(centers=centers, inertia=float(fit.inertia_), n_iter=int(fit.n_iter_),
                     sample_size=sample.shape[0], estimator=fit)
 
 
@@ -147,34 +179,27 @@ def generate_pseudo_labels(
     sample_rate: float,
     *,
     generator: torch.Generator,
-    backend: str = "torch",
-    max_iter: int = DEFAULT_MAX_ITER,
-    tol: float = DEFAULT_TOL,
-    inertia_tol: float = DEFAULT_INERTIA_TOL,
-    init_dim: int | None = DEFAULT_INIT_DIM,
-    chunk_size: int | None = None,
+    options: KMeansOptions | None = None,
     on_iteration: Callable[[int], None] | None = None,
     on_seed: Callable[[], None] | None = None,
+    **settings: Any,
 ) -> PseudoLabels:
     """Cluster a uniform sample of the clips and label all of them, with every clip in memory
     (the training loop streams the same steps: haan.engine.pseudo_labelling.make_pseudo_labels).
-
-    `max_iter`, `tol`: both backends (scikit-learn's meaning). `inertia_tol`, `init_dim`,
-    `chunk_size`, `on_iteration` and `on_seed` (progress): the torch backend only (see
-    haan.models.kmeans.kmeans).
+    `options`, `settings`, `on_iteration`, `on_seed`: as `fit_concepts`'.
     """
+    options = kmeans_options(options, settings)
     clips = clips.detach()
     m = clips.shape[0]
     index = sample_indices(m, sample_rate, generator).to(clips.device)
     check_sample_size(int(index.numel()), m, num_concepts, sample_rate)
-    concepts = fit_concepts(clips[index], num_concepts, generator=generator, backend=backend,
-                            max_iter=max_iter, tol=tol, inertia_tol=inertia_tol, init_dim=init_dim,
-                            chunk_size=chunk_size, on_iteration=on_iteration, on_seed=on_seed)
-    labels = concepts.assign(clips, chunk_size)
+    concepts = fit_concepts(clips[index], num_concepts, generator=generator, options=options,
+                            on_iteration=on_iteration, on_seed=on_seed)
+    labels = concepts.assign(clips, options.chunk_size)
     return PseudoLabels(labels=labels, weights=concept_weights(labels, num_concepts),
                         centers=concepts.centers, inertia=concepts.inertia, n_iter=concepts.n_iter,
                         sample_size=concepts.sample_size)
 
-
-__all__ = ["PseudoLabelState", "Concepts", "PseudoLabels", "check_sample_size", "concept_weights", "fit_concepts",
-           "generate_pseudo_labels", "sample_indices"]
+__all__ = ["Concepts", "KMeansOptions", "PseudoLabelState", "PseudoLabels", "check_sample_size",
+           "concept_weights", "fit_concepts", "generate_pseudo_labels", "kmeans_options",
+           "sample_indices"]

@@ -5,7 +5,7 @@ summary.json (haan.engine.seeds.load_results). The comparison is a Markdown tabl
 epoch on the selection set, the last epoch, and the test set at the best validation epoch where a
 run has a validation split): a row per input, mAP (%) at each report threshold and the average,
 mean ± std over the seeds (n - 1); then the settings in which each input's config differs from the
-first one's. The figure is mAP against tIoU with error bars (haan.viz.plots.plot_compare) of the test
+first one's. The figure is mAP against tIoU with error bars (haan.viz.compare_figure) of the test
 result when every input has one, else of the best epoch.
 
 No torch here: the inputs are read from their CSV, JSON and TOML files.
@@ -106,7 +106,7 @@ def plotted_result(comparison: Comparison) -> str:
 
 
 def comparison_figure(comparison: Comparison):
-    from haan.viz.plots import plot_compare
+    from haan.viz.compare_figure import plot_compare
 
     kind = plotted_result(comparison)
     columns = comparison.summaries[0].columns
@@ -128,7 +128,7 @@ def run_compare(paths: Sequence[str | Path], out: str | Path | None = None,
     if not overwrite:
         fileio.refuse_to_replace([p for p in (out, plot) if p is not None])
     if plot is not None:
-        from haan.viz.plots import figure_format
+        from haan.viz.figures import figure_format
 
         figure_format(plot)  # an unknown format fails before any work
     comparison = compare(paths)
@@ -136,7 +136,7 @@ def run_compare(paths: Sequence[str | Path], out: str | Path | None = None,
     if out is not None:
         fileio.write_text(out, text)
     if plot is not None:
-        from haan.viz.plots import save_figure
+        from haan.viz.figures import save_figure
 
         save_figure(comparison_figure(comparison), plot)
     return comparison, text
