@@ -94,6 +94,26 @@ def test_no_import_circle():
     assert not circles
 
 
+# A room holds one job: past these, a module or function has grown a second one and is split.
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 100
+
+
+def test_no_module_or_function_has_outgrown_one_job():
+    too_long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(PACKAGE.parent)
+        if text.count("\n") > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    assert not too_long
+
+
 @pytest.mark.parametrize("package", SUBPACKAGES, ids=lambda p: p.name)
 def test_each_subpackage_says_what_it_owns_and_may_import(package):
     doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text(encoding="utf-8")))
