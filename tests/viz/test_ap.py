@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viz_helpers import MAGIC, bar_geometry
 
 from haan.cli import main
 from haan.errors import InputError
 from haan.viz.ap import plot_ap, read_ap_report
+
+from viz_helpers import MAGIC, bar_geometry
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from viz_helpers import MAGIC
 
 from haan.errors import InputError
 from haan.viz.compare_figure import plot_compare
 from haan.viz.figures import save_figure
+
+from viz_helpers import MAGIC
 
 
 @pytest.mark.parametrize("ext", ["png", "svg", "pdf"])

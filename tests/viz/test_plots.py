@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viz_helpers import MAGIC
 
 from haan.cli import main
 from haan.viz import plots
+
+from viz_helpers import MAGIC
 
 REPO = Path(__file__).resolve().parents[2]
 

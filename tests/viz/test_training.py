@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viz_helpers import write_csv
 
 from haan.errors import DataWarning, InputError
 from haan.viz.training import best_epoch, plot_training, read_training_curves
+
+from viz_helpers import write_csv
 
 LOG_HEADER = ["epoch", "loss", "l_mil", "l_pseudo", "l_concept", "l_coarse", "kmeans_inertia",
               "eval_avg_mAP", "seconds"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.patches import StepPatch
-from viz_helpers import bar_geometry
 
 from haan.evaluation.postprocess import VideoDetections, detect, video_scores
 from haan.viz.video import _labels_that_fit, plot_video, shown_video_classes
+
+from viz_helpers import bar_geometry
 
 
 def video_case():
