@@ -11,6 +11,8 @@
 - `videos`: each video's length, instances and their classes.
 - `features`: each clip's features from its video's instances.
 - `writing`: the files `generate` writes.
+
+May import: the base and the rest of haan.data.
 """
 
 from __future__ import annotations
