@@ -15,6 +15,7 @@ from haan.cli import main
 from haan.config import load_config
 from haan.data import load_dataset
 from haan.engine.checkpoints import load_checkpoints
+from haan.errors import InputError
 from haan.evaluation.evaluate import evaluate_model
 from haan.models.haan import HAAN
 from haan.models.methods import (
@@ -23,6 +24,7 @@ from haan.models.methods import (
     WTALCMethod,
     build_inference_model,
     build_method,
+    check_model_fits,
     inference_blocks,
 )
 from haan.models.wtalc import WTALC
@@ -145,3 +147,15 @@ def test_an_ablation_without_pseudo_labels_never_clusters(tiny_dataset, tmp_path
     for row in log[1:]:
         assert float(row[1]) == float(row[2])  # lambda_1 = 1: the total is L_mil
         assert all(np.isnan(float(v)) for v in row[3:7])
+
+
+def test_model_size_check_counts_the_parameters():
+    config = load_config("fine_gym")
+    check_model_fits(config, torch.device("cpu"), training=True)  # FineGym's model fits
+    big = load_config("fine_gym", ["hyperparameters.encoded_feature_size=300000"])
+    with pytest.raises(InputError) as err:
+        check_model_fits(big, torch.device("cpu"), training=True)
+    # D H + 4 H^2 + H (C + K + 1) weights, 5 H + C + K + 1 biases (spec section 2)
+    d, h, c, k = 2048, 300000, 99, 500
+    params = d * h + 4 * h * h + h * (c + k + 1) + 5 * h + c + k + 1
+    assert f"{params:,} parameters" in str(err.value)
