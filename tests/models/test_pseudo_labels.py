@@ -17,7 +17,6 @@ from haan.models.pseudo_labels import (
     concept_weights,
     fit_concepts,
     generate_pseudo_labels,
-    kmeans_options,
     sample_indices,
 )
 
@@ -64,7 +63,8 @@ def test_generate_pseudo_labels_torch() -> None:
 def test_generate_pseudo_labels_sklearn_backend() -> None:
     sklearn = pytest.importorskip("sklearn.cluster")
     clips, _ = blobs([150, 200, 100, 150], 24, scale=3.0, seed=11)
-    result = generate_pseudo_labels(clips, 8, 0.5, generator=gen(4), backend="sklearn")
+    result = generate_pseudo_labels(clips, 8, 0.5, generator=gen(4),
+                                    options=KMeansOptions(backend="sklearn"))
     sample = clips[sample_indices(600, 0.5, gen(4))]
     fit = sklearn.KMeans(n_clusters=8, random_state=0).fit(sample.numpy())
     assert result.inertia == pytest.approx(fit.inertia_)
@@ -93,24 +93,14 @@ def test_kmeans_options_defaults_are_the_kmeans_modules_and_the_configs() -> Non
         defaults.max_iter = 1  # type: ignore[misc]
 
 
-def test_kmeans_options_by_keyword_change_the_options_given() -> None:
-    base = KMeansOptions(max_iter=5, init_dim=None)
-    assert kmeans_options(None, {}) == KMeansOptions()
-    assert kmeans_options(base, {"tol": 0.25}) == KMeansOptions(max_iter=5, init_dim=None, tol=0.25)
-    with pytest.raises(TypeError, match="max_iters"):
-        kmeans_options(None, {"max_iters": 3})
-
-
-def test_fit_concepts_takes_options_or_the_same_settings_by_keyword() -> None:
+def test_fit_concepts_runs_kmeans_as_the_options_say() -> None:
     clips, _ = blobs([60, 80, 60], 16, scale=3.0, seed=12)
     options = KMeansOptions(max_iter=3, tol=0.0, inertia_tol=0.0, init_dim=4, chunk_size=50)
     a = fit_concepts(clips, 5, generator=gen(5), options=options)
-    b = fit_concepts(clips, 5, generator=gen(5), max_iter=3, tol=0.0, inertia_tol=0.0, init_dim=4,
-                     chunk_size=50)
     direct = kmeans(clips, 5, generator=gen(5), max_iter=3, tol=0.0, inertia_tol=0.0, init_dim=4,
                     chunk_size=50)
-    assert a.n_iter == b.n_iter == direct.n_iter == 3
-    assert a.inertia == b.inertia == direct.inertia
-    assert torch.equal(a.centers, direct.centers) and torch.equal(b.centers, direct.centers)
+    assert a.n_iter == direct.n_iter == 3
+    assert a.inertia == direct.inertia
+    assert torch.equal(a.centers, direct.centers)
     with pytest.raises(ValueError, match='backend must be "torch" or "sklearn"'):
-        fit_concepts(clips, 5, generator=gen(5), backend="faiss")
+        fit_concepts(clips, 5, generator=gen(5), options=KMeansOptions(backend="faiss"))

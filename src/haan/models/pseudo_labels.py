@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
@@ -126,28 +126,19 @@ class KMeansOptions:
                    tol=settings.kmeans_tol, inertia_tol=settings.kmeans_inertia_tol)
 
 
-def kmeans_options(options: KMeansOptions | None, settings: Mapping[str, Any]) -> KMeansOptions:
-    """`options` (default: KMeansOptions()) with the settings given by keyword (backend=...,
-    max_iter=..., as the k-means functions took them before KMeansOptions) changed."""
-    return dataclasses.replace(options if options is not None else KMeansOptions(), **settings)
-
-
 def fit_concepts(
     sample: torch.Tensor,  # (S, H) encoded clips
     num_concepts: int,  # K
     *,
     generator: torch.Generator,
-    options: KMeansOptions | None = None,
+    options: KMeansOptions = KMeansOptions(),
     on_iteration: Callable[[int], None] | None = None,
     on_seed: Callable[[], None] | None = None,
     overwrite_sample: bool = False,
-    **settings: Any,
 ) -> Concepts:
-    """k-means with K clusters on the sample, as `options` (and any KMeansOptions field given by
-    keyword) say. `on_iteration`, `on_seed`: progress of the torch backend (see
+    """k-means with K clusters on the sample, as `options` say. `on_iteration`, `on_seed`: progress of the torch backend (see
     haan.models.kmeans.kmeans). `overwrite_sample`: the torch backend may change the sample in
     place (one copy less)."""
-    options = kmeans_options(options, settings)
     if options.backend not in ("torch", "sklearn"):
         raise ValueError(f'backend must be "torch" or "sklearn", got {options.backend!r}')
     sample = sample.detach().float()
@@ -179,16 +170,14 @@ def generate_pseudo_labels(
     sample_rate: float,
     *,
     generator: torch.Generator,
-    options: KMeansOptions | None = None,
+    options: KMeansOptions = KMeansOptions(),
     on_iteration: Callable[[int], None] | None = None,
     on_seed: Callable[[], None] | None = None,
-    **settings: Any,
 ) -> PseudoLabels:
     """Cluster a uniform sample of the clips and label all of them, with every clip in memory
     (the training loop streams the same steps: haan.engine.pseudo_labelling.make_pseudo_labels).
-    `options`, `settings`, `on_iteration`, `on_seed`: as `fit_concepts`'.
+    `options`, `on_iteration`, `on_seed`: as `fit_concepts`'.
     """
-    options = kmeans_options(options, settings)
     clips = clips.detach()
     m = clips.shape[0]
     index = sample_indices(m, sample_rate, generator).to(clips.device)
@@ -201,5 +190,5 @@ def generate_pseudo_labels(
                         sample_size=concepts.sample_size)
 
 __all__ = ["Concepts", "KMeansOptions", "PseudoLabelState", "PseudoLabels", "check_sample_size",
-           "concept_weights", "fit_concepts", "generate_pseudo_labels", "kmeans_options",
+           "concept_weights", "fit_concepts", "generate_pseudo_labels",
            "sample_indices"]
