@@ -13,6 +13,7 @@ their validation, the split and padded batches, the memory-mapped feature store,
     feature_files  per-video feature files (`<id>.npy`, `<id>.csv`)
     clip_rates   clip-grid files and the one clip-rate rule (import and `haan predict`)
     export       export_ground_truth, ground_truth_json (`haan data export-gt`)
+    contract     FeatureContract: how features were made (extractor, weights, grid, D)
     synth        generate (`haan synth`): the synthetic hierarchical datasets
 
 The names below are the package's interface; `from haan.data import load_dataset, Dataset` is
