@@ -41,6 +41,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     video = p.add_argument_group("video files", "how video files are turned into features: by "
                                  "default the grid the run's dataset was extracted on")
     add_i3d_args(video, own_grid=False)
+    video.add_argument("--ignore-contract", action="store_true",
+                       help="extract video files even where the run's feature contract (grid, "
+                            "streams, weights SHA-256) differs, with a warning")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_torch_args(p)
     p.set_defaults(handler=_cmd_predict)
@@ -59,7 +62,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         progress=progress_bars(args),
         video_options=VideoOptions(args.fps, args.clip_frames, args.stride, args.streams,
                                    args.weights_rgb, args.weights_flow, args.random_weights,
-                                   args.seed, args.batch_size))
+                                   args.seed, args.batch_size, args.precision,
+                                   args.ignore_contract))
     p = report.prediction
     print(format_summary(p.summaries, report.predictor.class_names))
     epoch = report.predictor.epoch
