@@ -84,7 +84,7 @@ class ConvUnit(nn.Module):
         x = self.conv3d(x if self.symmetric else pad_same(x, self.kernel, self.stride))
         if self.bn is not None:
             x = self.bn(x)
-        return F.relu(x) if self.relu else x
+        return F.relu(x, inplace=True) if self.relu else x  # x is this unit's own: no copy
 
 
 class MaxPoolSame(nn.Module):
@@ -100,6 +100,11 @@ class MaxPoolSame(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.symmetric:
             return F.max_pool3d(x, self.kernel, self.stride, tuple(k // 2 for k in self.kernel))
+        pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.kernel, self.stride)]
+        if all(front == 0 for front, _ in pads):
+            # Padding only at the back: the windows that cross the end, kept by ceil_mode,
+            # see the same maximum as over zeros (inputs >= 0), without a padded copy.
+            return F.max_pool3d(x, self.kernel, self.stride, ceil_mode=True)
         return F.max_pool3d(pad_same(x, self.kernel, self.stride), self.kernel, self.stride)
 
 
