@@ -644,6 +644,7 @@ def test_the_default_weights_are_used_where_the_run_was_made_with_them(video_run
                                                                        capsys, monkeypatch):
     pytest.importorskip("av")
     from haan.video.weights import default_weights_source, sha256_file
+
     from video_helpers import constant_rate
 
     try:

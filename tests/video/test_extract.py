@@ -18,6 +18,7 @@ import torch
 
 from haan.cli import main
 from haan.data import FlatStoreFeatures
+from haan.data.contract import FeatureContract
 from haan.errors import DataWarning, InputError
 from haan.video.decode import VideoFrames
 from haan.video.extract import (
@@ -28,7 +29,6 @@ from haan.video.extract import (
     extract_video,
     extract_videos,
 )
-from haan.data.contract import FeatureContract
 from haan.video.flow import with_flow
 from haan.video.grid import GridSpec, read_grid
 

@@ -34,6 +34,7 @@ from haan.video.decode import VideoFrames
 from haan.video.flow import with_flow
 from haan.video.grid import ClipGrid, GridSpec
 from haan.video.network import STREAMS, FeatureNetwork, build_network
+
 RESIZE, CROP = 256, 224  # shorter side, then the centre crop I3D was trained on
 
 Item = TypeVar("Item")

@@ -67,7 +67,8 @@ class FeatureNetwork:
     weights: dict[str, str]
     weights_sha256: dict[str, str] = field(default_factory=dict)
     precision: str = "auto"
-    _ready: dict = field(default_factory=dict, repr=False)  # (device, precision) -> models
+    # device -> (precision, rgb, flow) ready to run; not copied by dataclasses.replace
+    _ready: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def feature_dim(self) -> int:
