@@ -161,11 +161,11 @@ def test_bf16_features_agree_with_fp32(converted):
     assert torch.nn.functional.cosine_similarity(fp32, bf16).min().item() >= 0.999
 
 
-def test_classify_names_the_cricket_shot(converted, capsys):
+def test_classify_names_the_cricket_shot(converted, capsys, tmp_path):
     pytest.importorskip("av")
-    status = main(["classify", str(CRICKET), "--precision", "fp32"])
+    status = main(["classify", str(tmp_path / "gone.mp4"), str(CRICKET), "--precision", "fp32"])
     out, err = capsys.readouterr()
-    assert status == 0 and err == ""
+    assert status == 2 and err == f"haan: error: {tmp_path / 'gone.mp4'}: no such file\n"
     head, classes = out.strip().split(": ", 1)
     assert head == f"{CRICKET} (4 clips)"  # 79 frames at 25 fps: 4 clips of 16
     names = [c.rsplit(" ", 1)[0] for c in classes.split(", ")]
