@@ -84,7 +84,10 @@ def test_overlapping_clips_and_a_short_video(tmp_path, rgb_network):
     assert np.allclose(features, network_on_frames(rgb_network, frames, spec), rtol=1e-4, atol=1e-5)
     # 0.5 s at 10 fps is 5 frames, fewer than 8: one clip, padded with the last frame
     short = constant_rate(tmp_path / "short.mp4", seconds=0.5, fps=10)
-    features, grid = extract_video(short, spec, rgb_network, **SMALL)
+    with pytest.warns(DataWarning, match=f"^{short}: shorter than one clip \\(5 frames at 10 fps, "
+                                         "a clip is 8\\): its one clip is padded with its last "
+                                         "frame$"):
+        features, grid = extract_video(short, spec, rgb_network, **SMALL)
     assert (grid.frames, grid.num_clips, features.shape) == (5, 1, (1, 1024))
     frames = list(VideoFrames(short, 10, **SMALL))
     padded = network_on_frames(rgb_network, frames + [frames[-1]] * 3, spec)
@@ -223,7 +226,7 @@ def bad_video_folder(folder: Path) -> dict[str, str]:
     constant_rate(folder / "f_short.mp4", 0.3, 10)  # 2 frames at 8 fps: under one 4-frame clip
     (folder / "g_noise.mp4").write_bytes(np.random.default_rng(1).bytes(3000))
     constant_rate(folder / "h_good.mkv", 1, 10)
-    return {"a_good": "", "b_empty": "not a readable video", "c_truncated": "truncated: 2.43 s of "
+    return {"a_good": "", "b_empty": "an empty file (0 bytes), not a video", "c_truncated": "truncated: 2.43 s of "
             "video could be decoded, its container says 3.93 s", "d_audio": "has no video stream "
             "(audio streams only)", "e_notes": "not a readable video", "f_short": "",
             "g_noise": "not a readable video", "h_good": ""}

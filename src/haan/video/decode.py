@@ -92,6 +92,8 @@ class VideoFrames:
             raise InputError(f"{self.path}: no such file")
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder, not a video file")
+        if self.path.stat().st_size == 0:
+            raise InputError(f"{self.path}: an empty file (0 bytes), not a video")
         try:
             return av.open(str(self.path))
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
