@@ -20,7 +20,7 @@ importers use it).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ class Annotations:
     sec2clip_ratios: np.ndarray  # (N,) float64
     mapping: dict[int, int]      # fine id -> coarse id, as in the JSON file
     # (N,) bool: False for a video with labels but no segment (video-level labels only)
-    has_segments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    has_segments: np.ndarray
 
 
 def _annotation_path(config: Config, key: str) -> Path:

@@ -79,11 +79,7 @@ class Dataset:
     coarse_names: list[str]      # G names
     # (N,) bool: the video's segments are known (False: video-level labels only, its segments
     # NaN); only such videos are scored (`with_segments`)
-    has_segments: np.ndarray = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.has_segments is None:
-            object.__setattr__(self, "has_segments", np.ones(len(self.video_names), dtype=bool))
+    has_segments: np.ndarray
 
     def with_segments(self, indices: Indices) -> np.ndarray:
         """Those of `indices` whose segments are known: the videos evaluation can score."""
