@@ -146,3 +146,29 @@ def test_refuses_to_replace_and_checks_grid_options(small):
     again = import_labels(small["labels"], small["feats"], small["out"], clips_per_second=R,
                           overwrite=True)
     assert load_dataset(load_config(again.config_path)).num_videos == 4
+
+
+def test_export_gt_leaves_labels_only_videos_out(small):
+    from haan.data import ground_truth_json
+
+    s = import_labels(small["labels"], small["feats"], small["out"], annotations=small["gt"],
+                      clips_per_second=R)
+    gt = ground_truth_json(s.dataset, "all")
+    assert list(gt["database"]) == ["t1", "t2"]
+    assert gt["database"]["t2"]["annotations"] == [{"segment": [1.0, 4.0], "label": "spin"},
+                                                   {"segment": [10.0, 12.0], "label": "flip"}]
+
+
+def test_segments_must_still_match_labels_where_given(small):
+    """Only a video with no segment at all has labels only; 1 segment for 2 labels is an error."""
+    from haan.data.annotations import ANNOTATION_FILES
+
+    s = import_labels(small["labels"], small["feats"], small["out"], annotations=small["gt"],
+                      clips_per_second=R)
+    path = small["out"] / ANNOTATION_FILES["segments_path"]
+    segments = np.load(path, allow_pickle=True)
+    segments[5] = [[1.0, 4.0]]
+    np.save(path, segments)
+    with pytest.raises(InputError, match="video 't2' has 1 segments, but .*labels.npy gives it 2 "
+                                         "labels"):
+        load_dataset(load_config(s.config_path))

@@ -38,7 +38,7 @@ TINY = ["hyperparameters.epochs=2", "hyperparameters.encoded_feature_size=16",
 
 
 # The fixture's run is trained on features without a feature contract: every predict warns that
-# it is unknown (tests/predict/test_contract.py checks that warning); these tests leave it out.
+# it is unknown (tests/predict/test_predict_contract.py checks that warning); these tests leave it out.
 UNKNOWN_CONTRACT = "the run records no feature contract"
 
 
