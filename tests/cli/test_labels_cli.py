@@ -81,8 +81,7 @@ def test_import_train_evaluate_predict(labelled, capsys):
     assert "kept the last epoch 2; on the test set:" in out
     with open(run_dir / "results.csv") as f:
         results = list(csv.reader(f))
-    with open(run_dir / "test_results.csv") as f:
-        assert list(csv.reader(f)) == results
+    assert not (run_dir / "test_results.csv").exists()  # no epoch chosen on another set
     assert len(results) == 2 and float(results[1][0]) == 2  # the header and the last epoch
     assert json.loads((run_dir / "run.json").read_text())["feature_contract"] is None
 

@@ -302,8 +302,9 @@ def select_and_report(s: Session, run: RunProgress, header: list[str]) -> TrainR
                                      procs)
         row = results_row(run.best_epoch, test_result.metrics, s.config)
         run.results, run.best_avg = [row], row[-1]
-        on_main(procs, lambda: (write_results_csv(s.run_dir / "results.csv", header, [row]),
-                                write_results_csv(s.run_dir / "test_results.csv", header, [row])))
+        # results.csv holds the one scored epoch (no test_results.csv: no epoch was chosen on
+        # another set, and a seed summary then calls it the test set's).
+        on_main(procs, lambda: write_results_csv(s.run_dir / "results.csv", header, [row]))
         s.say(format_table(test_result.metrics, f"test set, the last epoch {run.best_epoch}"))
     elif s.selection_set == "validation" and len(s.dataset.test_indices):
         best = on_main(procs, lambda: _best_weights(model, s.run_dir, s.device))
