@@ -95,9 +95,12 @@ def plot_recall(section: Mapping[str, Any], title: str = "") -> Figure:
 
     by_tiou = section["recall_vs_tiou"]
     tiou = np.asarray(by_tiou["tiou"], dtype=np.float64)
-    for color, (count, values) in zip(class_colors(len(by_tiou["recall"])),
-                                      by_tiou["recall"].items()):
-        right.plot(tiou, _percent(values), "o-", color=color, ms=3, lw=1.2, label=f"AN = {count}")
+    # Curves often coincide (every proposal seen from some AN on): markers of decreasing size
+    # and dashes keep each one visible.
+    for k, (color, (count, values)) in enumerate(zip(class_colors(len(by_tiou["recall"])),
+                                                     by_tiou["recall"].items())):
+        right.plot(tiou, _percent(values), marker="osD^v"[k % 5], ls=("-", "--")[k % 2],
+                   color=color, ms=max(2.5, 6 - 1.2 * k), lw=1.2, label=f"AN = {count}")
     right.set_xlabel("tIoU threshold")
     right.set_ylim(0, 102)
     right.set_title("recall vs tIoU", fontsize=9)
