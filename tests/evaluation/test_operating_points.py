@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -370,3 +371,19 @@ def test_min_scores_and_unknown_classes():
     np.testing.assert_array_equal(keep_all.min_scores(["a", "b"]), [-np.inf, 0.25])
     with pytest.raises(InputError, match=r'^f.json: thresholds: "b" not among the 1 classes'):
         chosen.min_scores(["a"])
+
+
+def test_recall_section_is_activitynets_own_output():
+    """tests/fixtures/anet_proposal: the official eval_proposal function was run once on these
+    files (make_expected.py there); ratio < 1, ties, a video without proposals, proposals on a
+    training video and on an unknown one."""
+    case = Path(__file__).resolve().parents[1] / "fixtures" / "anet_proposal"
+    expected = json.loads((case / "expected.json").read_text())
+    section = recall_section(read_ground_truth(case / "gt.json"),
+                             read_predictions(case / "pred.json"), subset=expected["subset"])
+    assert section["recall"] == expected["recall"]
+    assert section["average_recall"] == expected["average_recall"]
+    assert section["average_proposals"] == expected["proposals_per_video"]
+    assert section["area_under_curve"] == pytest.approx(expected["area_under_curve_percent"],
+                                                        rel=1e-12)
+    assert section["num_proposals"] > 100 * section["num_videos"]
