@@ -387,3 +387,34 @@ def test_recall_section_is_activitynets_own_output():
     assert section["area_under_curve"] == pytest.approx(expected["area_under_curve_percent"],
                                                         rel=1e-12)
     assert section["num_proposals"] > 100 * section["num_videos"]
+
+
+def test_max_points_keeps_the_ends_and_the_best_point(tmp_path):
+    gv, gl, gs, pv, pl, psg, score = random_detections(9, dets=600)
+    database = {f"v{v}": {"subset": "test", "annotations": [
+        {"segment": gs[k].tolist(), "label": f"c{gl[k]}"} for k in np.flatnonzero(gv == v)]}
+        for v in range(14)}
+    results = {f"v{v}": [{"segment": psg[k].tolist(), "label": f"c{pl[k]}", "score": score[k]}
+                         for k in np.flatnonzero(pv == v)] for v in range(14)}
+    (tmp_path / "gt.json").write_text(json.dumps({"database": database}))
+    (tmp_path / "pred.json").write_text(json.dumps({"results": results}))
+    gt, pred = read_ground_truth(tmp_path / "gt.json"), read_predictions(tmp_path / "pred.json")
+    full = operating_points_section(gt, pred, gt.labels, 0.5)
+    short = operating_points_section(gt, pred, gt.labels, 0.5, max_points=20)
+    for a, b in [(full["overall"], short["overall"])] + [
+            (full["per_class"][n], short["per_class"][n]) for n in gt.labels]:
+        assert b["best"] == a["best"] and len(b["threshold"]) <= 20 < len(a["threshold"])
+        rows = [a["threshold"].index(t) for t in b["threshold"]]
+        assert rows[0] == 0 and rows[-1] == len(a["threshold"]) - 1 and rows == sorted(rows)
+        assert a["threshold"].index(a["best"]["threshold"]) in rows
+        for key in ("detections", "true_positives", "precision", "recall", "f1"):
+            assert b[key] == [a[key][r] for r in rows]
+
+
+def test_no_proposal_at_all_recalls_nothing():
+    # The official code divides by zero here; haan says recall 0 on the official AN grid.
+    got = proposal_recall([0, 1], np.array([[0.0, 5.0], [1.0, 2.0]]), np.zeros(0, dtype=np.int64),
+                          np.zeros((0, 2)), np.zeros(0))
+    np.testing.assert_array_equal(got.recall, 0.0)
+    np.testing.assert_array_equal(got.average_proposals, np.arange(1, 101) / 100.0 * 100.0)
+    assert got.area_under_curve == 0.0 and got.num_proposals_kept == 0

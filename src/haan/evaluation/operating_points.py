@@ -278,5 +278,6 @@ def proposal_recall(gt_video: np.ndarray, gt_segment: np.ndarray, prop_video: np
     else:
         average_proposals = np.arange(1, AN_POINTS + 1) / 100.0 * max_avg
     area = float(np.trapezoid(average_recall, average_proposals))
+    last = float(average_proposals[-1])   # 0 only with max_avg None and no proposal at all
     return ProposalRecall(thr, recall, average_recall, average_proposals,
-                          100.0 * area / float(average_proposals[-1]), num_videos, len(gt_v), total)
+                          100.0 * area / last if last else 0.0, num_videos, len(gt_v), total)

@@ -91,13 +91,27 @@ def _matched(gt: GroundTruth, pred: Predictions, class_names: Sequence[str], tio
                     np.bincount(gt_label[keep_gt], minlength=c))
 
 
-def _curve_dict(curve: OperatingCurve) -> dict[str, Any]:
+def _points(curve: OperatingCurve, best_threshold: float | None,
+            max_points: int | None) -> np.ndarray:
+    """The curve's points to list: all, or at most max_points evenly spread over its thresholds
+    (by rank), always with the first, the last and the best-F1 one."""
+    k = len(curve.threshold)
+    if max_points is None or k <= max_points:
+        return np.arange(k)
+    picked = np.unique(np.linspace(0, k - 1, max(2, max_points - 1)).round().astype(np.int64))
+    best = np.flatnonzero(curve.threshold == best_threshold)                # (0 or 1,)
+    return np.union1d(picked, best)
+
+
+def _curve_dict(curve: OperatingCurve, max_points: int | None = None) -> dict[str, Any]:
     best = best_f1(curve)
+    at = _points(curve, None if best is None else best.threshold, max_points)
     return {
         "num_ground_truths": curve.num_ground_truths,
-        "threshold": curve.threshold.tolist(), "detections": curve.detections.tolist(),
-        "true_positives": curve.true_positives.tolist(), "precision": curve.precision.tolist(),
-        "recall": curve.recall.tolist(), "f1": curve.f1.tolist(),
+        "threshold": curve.threshold[at].tolist(), "detections": curve.detections[at].tolist(),
+        "true_positives": curve.true_positives[at].tolist(),
+        "precision": curve.precision[at].tolist(), "recall": curve.recall[at].tolist(),
+        "f1": curve.f1[at].tolist(),
         "best": None if best is None else {
             "threshold": best.threshold, "detections": best.detections,
             "true_positives": best.true_positives, "precision": best.precision,
@@ -139,7 +153,8 @@ def counts_ratios_of(tp: int, det: int, gt: int) -> tuple[float, float, float]:
 def operating_points_section(ground_truth: GroundTruth, predictions: Predictions,
                              class_names: Sequence[str], tiou: float,
                              thresholds: ThresholdsFile | Mapping[str, float] | None = None,
-                             *, subset: str | None = None) -> dict[str, Any]:
+                             *, subset: str | None = None,
+                             max_points: int | None = None) -> dict[str, Any]:
     """Precision, recall and F1 against the score threshold, per class and overall, at `tiou`.
 
     Keys: "tiou"; "pooling" (how "overall" pools: micro); "overall" and "per_class" {name: ...},
@@ -151,13 +166,19 @@ def operating_points_section(ground_truth: GroundTruth, predictions: Predictions
     "default", "overall" {"true_positives", "detections", "num_ground_truths", "precision",
     "recall", "f1"} (micro), "mean_f1" (mean over the classes with ground truth), "per_class"
     {name: {"threshold" (null: every detection kept), the same counts and ratios}}}.
+
+    Every distinct score is a point of the curves (thousands at THUMOS14 size: about 1.7 MB of
+    JSON); `max_points` lists at most that many per curve, evenly spread by rank, with the first,
+    the last and the best-F1 point ("best" is always computed on the whole curve).
     """
     m = _matched(ground_truth, predictions, class_names, tiou, subset)
     curves = class_curves(m.label, m.score, m.is_tp, m.num_ground_truths)
     section: dict[str, Any] = {
         "tiou": float(tiou), "pooling": POOLING,
-        "overall": _curve_dict(operating_curve(m.score, m.is_tp, int(m.num_ground_truths.sum()))),
-        "per_class": {name: _curve_dict(curve) for name, curve in zip(class_names, curves)},
+        "overall": _curve_dict(operating_curve(m.score, m.is_tp, int(m.num_ground_truths.sum())),
+                               max_points),
+        "per_class": {name: _curve_dict(curve, max_points)
+                      for name, curve in zip(class_names, curves)},
     }
     if thresholds is not None:
         section["thresholds"] = _applied(m, class_names, threshold_mapping(thresholds), tiou)
