@@ -270,7 +270,7 @@ def proposal_recall(gt_video: np.ndarray, gt_segment: np.ndarray, prop_video: np
 
     recall = np.empty((len(thr), AN_POINTS))                               # (T, 100)
     seen = visible[gt_v]                                                   # (N, 100)
-    for t in range(len(thr)):  # T is 10: one (N, 100) comparison each
+    for t in range(len(thr)):  # a few thresholds: one (N, 100) comparison each
         recall[t] = (first_hit[:, t, None] < seen).sum(axis=0).astype(np.float64) / len(gt_v)
     average_recall = recall.mean(axis=0)
     if total:
