@@ -141,3 +141,33 @@ def test_bad_rows_are_a_line_each(labelled, tmp_path, capsys):
         f"haan: error: {bad}: row 5: video 'v00', label 'jump': a duplicate",
         f"haan: error: {bad}: 3 bad rows; nothing imported"]
     assert not (tmp_path / "d").exists()
+
+
+def test_the_recorded_contract_is_printed_and_shown(tmp_path, capsys):
+    """Features with haan extract's clip-grid files (written by hand here): the import prints the
+    contract it records, `haan data info` shows it."""
+    sha = "ab" * 32
+    contract = {"extractor": "haan-i3d", "weights_sha256": {"rgb": sha}, "streams": "rgb",
+                "fps": 25.0, "clip_frames": 16, "stride": 16, "feature_dim": 4,
+                "clips_per_second": 1.5625}
+    feats = tmp_path / "feats"
+    feats.mkdir()
+    for k in range(3):
+        np.save(feats / f"v{k}.npy", np.ones((10 + k, 4), dtype=np.float32))
+        (feats / f"v{k}.json").write_text(json.dumps({"clips_per_second": 1.5625,
+                                                      "contract": contract}))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("video,label\nv0,a\nv1,b\nv2,a\n")
+    data = tmp_path / "data"
+    status, out, err = run(capsys, "data", "import", "labels", "--labels", labels, "--features",
+                           feats, "--out", data)
+    assert status == 0, err
+    assert (f"feature contract: haan-i3d, rgb, D = 4, 1.5625 clips/s; recorded in "
+            f"{data / 'clip_grid.json'}") in out.splitlines()
+    status, out, err = run(capsys, "data", "info", "--config", data / "config.toml")
+    row = next(line for line in out.splitlines() if line.startswith("feature contract"))
+    assert row.split("  ")[-1].strip() == (f"haan-i3d, rgb (weights SHA-256: rgb {sha}), 25 fps, "
+                                           "16-frame clips every 16 frames, D = 4, 1.5625 "
+                                           "clips/s")
+    status, out, err = run(capsys, "data", "info", "--config", data / "config.toml", "--json")
+    assert json.loads(out)["feature_contract"] == contract
