@@ -115,6 +115,11 @@ class HaanSection:
     kmeans_inertia_tol: float = 1e-4
     # Evaluate on the held-out set after every this many epochs (the paper: every epoch).
     eval_interval: int = 1
+    # Which epoch's checkpoints a run keeps: "best" (the best avg.mAP on the held-out videos with
+    # segments: the validation split, else the test set as the paper) or "last" (the last epoch,
+    # no per-epoch scoring: for datasets whose only segments are the test set's, e.g. `haan data
+    # import labels`; the test set is scored once, after training).
+    select_epoch: str = "best"
     # Save a resumable training state (model, optimizer, pseudo labels, RNG) after every epoch.
     save_training_state: bool = True
     # Dropout masks: "fast" draws 16-bit uniforms in bulk from the seeded torch generator, ~4x
@@ -406,6 +411,8 @@ def _validate(c: Config) -> None:
     check(x.kmeans_inertia_tol >= 0, "haan", "kmeans_inertia_tol", "a number >= 0",
           x.kmeans_inertia_tol)
     check(x.eval_interval >= 1, "haan", "eval_interval", "an integer >= 1", x.eval_interval)
+    check(x.select_epoch in ("best", "last"), "haan", "select_epoch", '"best" or "last"',
+          x.select_epoch)
     check(x.dropout_masks in ("torch", "fast"), "haan", "dropout_masks", '"torch" or "fast"',
           x.dropout_masks)
     check(x.precision in ("fp32", "bf16"), "haan", "precision", '"fp32" or "bf16"', x.precision)

@@ -45,6 +45,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     video = p.add_argument_group("video files", "how video files are turned into features: by "
                                  "default the grid the run's dataset was extracted on")
     add_i3d_args(video, own_grid=False)
+    p.add_argument("--ignore-contract", action="store_true",
+                   help="predict even where the inputs' feature contract (how they were made: "
+                        "clip rate, extractor, weights...) differs from the run's: a warning "
+                        "instead of an error (a different dimension stays an error)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_torch_args(p)
     p.set_defaults(handler=_cmd_predict)
@@ -60,7 +64,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         overrides=args.overrides, clips_per_second=args.clips_per_second,
         durations=args.durations, annotations=args.annotations, scores_dir=args.scores_dir,
         plot_dir=args.plot, srt_dir=args.srt, device=args.device, overwrite=args.overwrite,
-        thresholds=args.thresholds,
+        thresholds=args.thresholds, ignore_contract=args.ignore_contract,
         progress=progress_bars(args),
         video_options=VideoOptions(args.fps, args.clip_frames, args.stride, args.streams,
                                    args.weights_rgb, args.weights_flow, args.random_weights,

@@ -18,6 +18,7 @@ from haan.errors import DataWarning, InputError
 from haan.evaluation.postprocess import VideoDetections
 from haan.evaluation.reports import detections_json
 from haan.evaluation.thresholds import read_thresholds
+from haan.predict.contract_check import check_feature_contract, run_contract
 from haan.predict.detection import Prediction, predict_videos
 from haan.predict.inputs import (
     FeatureVideo,
@@ -74,18 +75,22 @@ class _Inputs:
 def _read_inputs(inputs: Sequence[str | Path], predictor: Predictor,
                  clips_per_second: float | None, durations: str | Path | None,
                  annotations: str | Path | None, gt: GroundTruthFile | None,
-                 video_options: VideoOptions, progress: bool) -> _Inputs:
-    """Every input checked (features' headers, clip rates, what extraction needs, names)."""
+                 video_options: VideoOptions, progress: bool,
+                 ignore_contract: bool = False) -> _Inputs:
+    """Every input checked (features' headers, clip rates, the run's feature contract, what
+    extraction needs, names)."""
     cfg = predictor.config
     duration_table = (read_durations(durations) if durations is not None
                       else gt.durations if gt is not None else None)
     paths = [Path(p) for p in inputs]
     video_files = [p for p in paths if is_video_file(p)]
     videos = feature_videos([p for p in paths if not is_video_file(p)])
-    check_videos(videos, cfg)
     rates = clip_rates(videos, cfg, clips_per_second, duration_table,
                        str(durations or annotations or "--durations"),
                        "--annotations" if annotations is not None else "--durations")
+    check_feature_contract(videos, rates, run_contract(predictor.models_dir),
+                           predictor.models_dir, ignore_contract)
+    check_videos(videos, cfg)
     extract = (extract_inputs(video_files, cfg, video_options, predictor.device, progress)
                if video_files else None)
     names = [v.name for v in videos] + [p.stem for p in video_files]
@@ -155,12 +160,15 @@ def run_prediction(
     srt_dir: str | Path | None = None, video_options: VideoOptions = VideoOptions(),
     device: str = "auto", overwrite: bool = False, progress: bool = False,
     thresholds: str | Path | None = None,
+    ignore_contract: bool = False,
 ) -> PredictReport:
     """`haan predict`: detections of every input video into `out` (ActivityNet results JSON,
     class names as labels), and per video `<id>.npy` (T, C) scores in `scores_dir`, `<id>.png`
     in `plot_dir` and `<id>.srt` in `srt_dir`. Every input is checked before anything is written;
     nothing is replaced without `overwrite`. `annotations` (an ActivityNet file) gives durations
-    and, in the figures, the ground truth of the videos it names.
+    and, in the figures, the ground truth of the videos it names. Feature inputs are checked
+    against the run's feature contract (haan.predict.contract_check; `ignore_contract`: a
+    mismatch other than the dimension is a warning).
 
     `thresholds`: a thresholds file (`haan.evaluation.thresholds`): detections under their class's
     threshold (the file's default for classes it does not list; null: keep them) are dropped
@@ -181,7 +189,7 @@ def run_prediction(
     figure_classes = _figure_classes(cfg) if plot_dir is not None else None
     gt = read_ground_truth_file(annotations) if annotations is not None else None
     given = _read_inputs(inputs, predictor, clips_per_second, durations, annotations, gt,
-                         video_options, progress)
+                         video_options, progress, ignore_contract)
     folders = {key: Path(d) for key, d in (("scores", scores_dir), ("plots", plot_dir),
                                            ("srt", srt_dir)) if d is not None}
     _output_folders(out, given.names, folders, overwrite)
