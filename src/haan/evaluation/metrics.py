@@ -105,28 +105,13 @@ def _visit_ties_as_the_paper(visit: np.ndarray, det_in_visit: np.ndarray, tied: 
         visit[start:start + len(block)] = block
 
 
-def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: np.ndarray,
-                      pred_segment: np.ndarray, pred_score: np.ndarray,
-                      tiou_thresholds) -> np.ndarray:
-    """AP of one class at each tIoU threshold: (M,) float64.
-
-    gt_video (G,) int, gt_segment (G, 2); pred_video (P,) int, pred_segment (P, 2), pred_score (P,).
-    The input order matters only for ties, exactly as in the paper: detections with equal scores
-    are ranked by `np.argsort(pred_score)[::-1]`, ground truths with equal tIoU are visited in the
-    order of `np.argsort(tiou)[::-1]` over the detection's tIoU with all ground truths of its video.
-    Returns zeros when there is no detection or no ground truth (AP is undefined without ground
-    truth; `evaluate_detections` leaves such classes out of the mean).
-    """
-    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)   # (M,)
-    gt_video = np.asarray(gt_video).reshape(-1)
-    pred_video = np.asarray(pred_video).reshape(-1)
-    gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
-    pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
-    pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
+def _ranked_true_positives(gt_video: np.ndarray, gt_segment: np.ndarray,
+                           pred_video: np.ndarray, pred_segment: np.ndarray,
+                           pred_score: np.ndarray, thr: np.ndarray,
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The greedy matching of one class: (rank (P,) the paper's detection order, tp (M, P) bool
+    in that order). Arrays as `average_precision`'s, already flat float64; G, P, M > 0."""
     num_gts, num_dets, m = len(gt_video), len(pred_video), len(thr)
-    if num_dets == 0 or num_gts == 0 or m == 0:
-        return np.zeros(m)
-
     rank = np.argsort(pred_score)[::-1]                               # (P,) the paper's order
     video, segment = pred_video[rank], pred_segment[rank]
 
@@ -164,7 +149,51 @@ def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: 
         tp_bits = _match_pairs(det, gt, n_pass - lo_bit, num_dets, num_gts, bits)   # (P,)
         chunk = order[lo_bit:lo_bit + bits]
         tp[chunk] = ((tp_bits[None, :] >> np.arange(bits)[:, None]) & 1) == 1
+    return rank, tp
 
+
+def _flat(gt_video, gt_segment, pred_video, pred_segment, pred_score, tiou_thresholds) -> tuple:
+    return (np.asarray(gt_video).reshape(-1),
+            np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2),
+            np.asarray(pred_video).reshape(-1),
+            np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2),
+            np.asarray(pred_score, dtype=np.float64).reshape(-1),
+            np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1))
+
+
+def true_positives(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: np.ndarray,
+                   pred_segment: np.ndarray, pred_score: np.ndarray,
+                   tiou_thresholds) -> np.ndarray:
+    """Which detections of one class are true positives at each tIoU threshold: (M, P) bool in
+    the input order, from the very matching `average_precision` scores (arguments as there)."""
+    gt_video, gt_segment, pred_video, pred_segment, pred_score, thr = _flat(
+        gt_video, gt_segment, pred_video, pred_segment, pred_score, tiou_thresholds)
+    tp = np.zeros((len(thr), len(pred_video)), dtype=bool)            # (M, P)
+    if len(gt_video) and len(pred_video) and len(thr):
+        rank, ranked = _ranked_true_positives(gt_video, gt_segment, pred_video, pred_segment,
+                                              pred_score, thr)
+        tp[:, rank] = ranked
+    return tp
+
+
+def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: np.ndarray,
+                      pred_segment: np.ndarray, pred_score: np.ndarray,
+                      tiou_thresholds) -> np.ndarray:
+    """AP of one class at each tIoU threshold: (M,) float64.
+
+    gt_video (G,) int, gt_segment (G, 2); pred_video (P,) int, pred_segment (P, 2), pred_score (P,).
+    The input order matters only for ties, exactly as in the paper: detections with equal scores
+    are ranked by `np.argsort(pred_score)[::-1]`, ground truths with equal tIoU are visited in the
+    order of `np.argsort(tiou)[::-1]` over the detection's tIoU with all ground truths of its video.
+    Returns zeros when there is no detection or no ground truth (AP is undefined without ground
+    truth; `evaluate_detections` leaves such classes out of the mean).
+    """
+    gt_video, gt_segment, pred_video, pred_segment, pred_score, thr = _flat(
+        gt_video, gt_segment, pred_video, pred_segment, pred_score, tiou_thresholds)
+    num_gts, num_dets, m = len(gt_video), len(pred_video), len(thr)
+    if num_dets == 0 or num_gts == 0 or m == 0:
+        return np.zeros(m)
+    _, tp = _ranked_true_positives(gt_video, gt_segment, pred_video, pred_segment, pred_score, thr)
     tp_cum = np.cumsum(tp, axis=1, dtype=np.float64)                  # (M, P)
     fp_cum = np.cumsum(~tp, axis=1, dtype=np.float64)                 # (M, P)
     recall = tp_cum / num_gts
@@ -244,6 +273,28 @@ def evaluate_detections(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: 
     mAP = per_class_ap[has_gt].mean(axis=0) if has_gt.any() else np.full(len(thr), np.nan)
     return DetectionMetrics(tiou_thresholds=thr, per_class_ap=per_class_ap, has_ground_truth=has_gt,
                             mAP=mAP, average_mAP=float(mAP.mean()))
+
+
+def detection_true_positives(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
+                             pred_video: np.ndarray, pred_label: np.ndarray,
+                             pred_segment: np.ndarray, pred_score: np.ndarray,
+                             tiou_thresholds) -> np.ndarray:
+    """Each detection true (matched) or false positive at each tIoU threshold, as
+    `evaluate_detections` counts it: (M, P) bool in the input order. Arguments as there; each
+    class is matched on its own, keeping the input order inside the class (the ties rule)."""
+    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)   # (M,)
+    gt_label, pred_label = _as_int("gt_label", gt_label), _as_int("pred_label", pred_label)
+    gt_video, pred_video = _as_int("gt_video", gt_video), _as_int("pred_video", pred_video)
+    gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
+    pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
+    pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
+    tp = np.zeros((len(thr), len(pred_label)), dtype=bool)            # (M, P)
+    for c in np.unique(pred_label).tolist():  # independent classes, each one vectorized
+        p = np.flatnonzero(pred_label == c)                           # input order kept
+        g = np.flatnonzero(gt_label == c)
+        tp[:, p] = true_positives(gt_video[g], gt_segment[g], pred_video[p], pred_segment[p],
+                                  pred_score[p], thr)
+    return tp
 
 
 def coarse_detection_metrics(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
