@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const ROW = 26;             // px, one row of the video list
   const MAX_TABLE_ROWS = 1000;
+  const SUBROW = 20;          // px, one row of overlapping detections in a lane
   const C = DATA.classes.length, M = DATA.thresholds.length;
   const hasEval = DATA.evaluation !== null && M > 0;
   const [scoreMin, scoreMax] = DATA.score_range;
@@ -143,7 +144,19 @@
       const { det, gt } = lanes.get(c);
       const shown = det.filter((k) => visible(v.det[k]));
       const [row, track] = lane(`${DATA.classes[c]} (${shown.length})`);
-      for (const k of shown) track.appendChild(detBar(v, k, total));
+      // Overlapping detections go to stacked rows, so that each one can be seen and clicked.
+      const rowEnds = [];
+      shown.sort((a, b) => v.det[a][1] - v.det[b][1] || a - b);
+      for (const k of shown) {
+        const d = v.det[k];
+        let r = rowEnds.findIndex((end) => end <= d[1]);
+        if (r < 0) { r = rowEnds.length; rowEnds.push(0); }
+        rowEnds[r] = d[2];
+        const bar = detBar(v, k, total);
+        bar.style.top = `${3 + r * SUBROW}px`;
+        track.appendChild(bar);
+      }
+      track.style.height = `${Math.max(1, rowEnds.length) * SUBROW + 6}px`;
       box.appendChild(row);
       if (gt.length) {
         const [gtRow, gtTrack] = lane("ground truth", "gt");
@@ -377,6 +390,7 @@
       document.querySelector('#tabs [data-tab="evaluation"]').hidden = false;
       drawEvaluation();
       $("legend").append("detections:", el("span", "swatch tp"), "true positive", el("span", "swatch fp"), "false positive");
+      if (DATA.videos.some((v) => v.det.some((d) => d[4] < 0))) $("legend").append(el("span", "swatch det"), "not evaluated (label without ground truth)");
     } else {
       $("legend").append(el("span", "swatch det"), "detection");
     }
