@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from haan import fileio
-from haan.data.ground_truth import id_variants
+from haan.data.ground_truth import id_variants, lookup
 from haan.errors import InputError
 from haan.evaluation import activitynet
 from haan.evaluation.metrics import DetectionMetrics, detection_true_positives
@@ -232,16 +232,21 @@ def report_data(predictions_path: str | Path, page_folder: str | Path,
     gt_duration: dict[str, float | None] = {}
     subset_of: dict[str, str | None] = {}
     if gt is not None:
+        # Without evaluation (predict --html), ground truth goes to the prediction video of its
+        # id with or without a `v_` prefix; the evaluation matches names exactly, so does the page.
+        spelled = ({} if options.evaluate else
+                   {variant: n for n in reversed(names) for variant in id_variants(n)})
+        gt_names = [spelled.get(n, n) for n in gt.videos]
         shown = np.unique(gt.video[kept]).tolist() if kept.any() else []
         known = set(names)
-        names += [gt.videos[v] for v in shown if gt.videos[v] not in known]
+        names += [gt_names[v] for v in shown if gt_names[v] not in known]
         rows = zip(gt.video[kept].tolist(), gt.label[kept].tolist(),
                    _round_time(gt.segment[kept, 0]), _round_time(gt.segment[kept, 1]))
         for v, c, s, e in rows:
-            gt_rows.setdefault(gt.videos[v], []).append([c, s, e])
-        gt_duration = dict(zip(gt.videos, gt.durations or [None] * len(gt.videos)))
-        subset_of = dict(zip(gt.videos, gt.subsets))
-    durations = [options.durations.get(n, gt_duration.get(n)) for n in names]
+            gt_rows.setdefault(gt_names[v], []).append([c, s, e])
+        gt_duration = dict(zip(gt_names, gt.durations or [None] * len(gt.videos)))
+        subset_of = dict(zip(gt_names, gt.subsets))
+    durations = [lookup(options.durations, n) or gt_duration.get(n) for n in names]
     sources = _video_sources(names, options, Path(page_folder))
     scores = pred.score
     data = {
