@@ -178,3 +178,28 @@ def test_names_full_of_html_and_javascript_show_as_text_and_run_nothing(browser,
     cells = [e.text for e in browser.find_elements("css selector", "#ap-fine tbody td.text")]
     assert sorted(cells) == sorted([HOSTILE_CLASS, HOSTILE_CLASS_2])
     assert browser.execute_script("return typeof window.__pwned") == "undefined"
+
+
+def test_diagnosis_figures_show_under_the_content_security_policy(browser, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, pred = write_report_inputs(tmp_path)
+    folder = tmp_path / "diagnosis"
+    folder.mkdir()
+    fig = plt.figure(figsize=(2, 1.5), dpi=50)
+    fig.savefig(folder / "errors.png")
+    plt.close(fig)
+    (folder / "diagnosis.json").write_text('{"summary": {"false positives": 7}}')
+    page = tmp_path / "report.html"
+    write_report(pred, page, ReportOptions(diagnosis_dir=folder))
+    assert _severe(_open(browser, page)) == []
+    browser.find_element("css selector", '#tabs [data-tab="diagnosis"]').click()
+    assert browser.execute_script(
+        "const i = document.querySelector('#figures img'); return [i.complete, i.naturalWidth];"
+    ) == [True, 100]
+    assert [e.text for e in browser.find_elements("css selector", "#summary-table td")] == [
+        "false positives", "7"]
+    assert _severe(browser.get_log("browser")) == []

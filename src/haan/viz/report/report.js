@@ -143,6 +143,7 @@
     for (const c of classes) {
       const { det, gt } = lanes.get(c);
       const shown = det.filter((k) => visible(v.det[k]));
+      if (!shown.length && !gt.length) continue;   // every detection under the threshold
       const [row, track] = lane(`${DATA.classes[c]} (${shown.length})`);
       // Overlapping detections go to stacked rows, so that each one can be seen and clicked.
       const rowEnds = [];
@@ -169,7 +170,7 @@
         box.appendChild(gtRow);
       }
     }
-    if (!classes.length) box.appendChild(el("div", "lane-label muted", "nothing to show"));
+    if (!box.querySelector(".lane")) box.appendChild(el("div", "lane-label muted", "nothing to show"));
     box.querySelectorAll(".track").forEach((track) => track.addEventListener("click", (ev) => {
       const r = track.getBoundingClientRect();
       seek(((ev.clientX - r.left) / r.width) * total, -1);
@@ -284,7 +285,7 @@
     const headers = ["tIoU", "fine mAP"]; if (ev.coarse) headers.push("coarse mAP");
     const rows = DATA.thresholds.map((t, m) => {
       const text = [fmt(t, 2), pct(ev.fine.map[m])]; if (ev.coarse) text.push(pct(ev.coarse.map[m]));
-      return { text, cells: text, order: m };
+      return { text, cells: text, order: m, current: m === state.tiou };
     });
     const avg = ["average", pct(ev.fine.average)]; if (ev.coarse) avg.push(pct(ev.coarse.average));
     rows.push({ text: avg, cells: avg, order: M });
