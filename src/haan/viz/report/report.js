@@ -391,9 +391,9 @@
       document.querySelector('#tabs [data-tab="evaluation"]').hidden = false;
       drawEvaluation();
       $("legend").append("detections:", el("span", "swatch tp"), "true positive", el("span", "swatch fp"), "false positive");
-      if (DATA.videos.some((v) => v.det.some((d) => d[4] < 0))) $("legend").append(el("span", "swatch det"), "not evaluated (label without ground truth)");
+      if (DATA.videos.some((v) => v.det.some((d) => d[4] < 0))) $("legend").append(el("span", "swatch plain"), "not evaluated (label without ground truth)");
     } else {
-      $("legend").append(el("span", "swatch det"), "detection");
+      $("legend").append(el("span", "swatch plain"), "detection");
     }
     if (DATA.videos.some((v) => v.gt.length)) $("legend").append(el("span", "swatch gt"), "ground truth");
     $("legend").append(" · opacity grows with the score · click a detection or the timeline to seek");
