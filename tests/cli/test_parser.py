@@ -19,7 +19,7 @@ COMMANDS = [
     "data export-gt",
     "synth", "train", "evaluate",
     "plot", "plot training", "plot ap", "plot video",
-    "predict", "compare", "extract",
+    "predict", "report", "compare", "extract",
 ]
 I3D_OPTIONS = ["--fps", "--clip-frames", "--stride", "--streams", "--weights-rgb",
                "--weights-flow", "--random-weights", "--seed", "--batch-size"]
