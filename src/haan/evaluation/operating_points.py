@@ -2,8 +2,8 @@
 
 Detections are matched to ground truth at one tIoU exactly as ActivityNet's `eval_detection.py`
 does (per class, greedy by score, each ground truth taken by at most one detection:
-`haan.evaluation.metrics.detection_true_positives`). Keeping the detections with `score >= s` keeps a prefix
-of each class's ranking, so the true positives at any threshold s are those of the full matching
+`haan.evaluation.metrics.detection_true_positives`). Keeping the detections with `score >= s`
+keeps a prefix of each class's ranking, so the true positives at any threshold s are those of the full matching
 with `score >= s`; one matching gives the whole precision / recall / F1 curve.
 
 At a threshold s, with D(s) detections kept, TP(s) of them true positives and G ground truths:
