@@ -93,3 +93,30 @@ def test_sensitivity_per_bin(both):
         assert set(got) == set(by_bin)
         for bin_name, value in by_bin.items():
             assert close(got[bin_name], value), (characteristic, bin_name)
+
+
+def test_the_matching_gives_the_official_ap(pair):
+    """With N = the class's own count, AP_N is the usual AP: on the real annotations, the matching
+    here gives haan.evaluation.metrics' AP (the official evaluator's, to 1e-12) for every class."""
+    import numpy as np
+
+    from haan.evaluation.diagnosis.analyses import class_ranks, match_all
+    from haan.evaluation.diagnosis.matching import rank_by_score
+    from haan.evaluation.diagnosis.normalized_ap import normalized_ap
+    from haan.evaluation.diagnosis.protocol import PROTOCOLS
+    from haan.evaluation.metrics import evaluate_detections
+    from haan.recipes.diagnose_inputs import read_inputs
+
+    data = read_inputs(pair[0], pair[1], "testing", PROTOCOLS["haan"]).data
+    thr = np.linspace(0.5, 0.95, 10)
+    order = rank_by_score(data.pred_score)
+    keep = np.ones(len(order), dtype=bool)
+    matched = match_all(data, keep, order, thr)
+    ranks = class_ranks(data, keep, order)
+    counts = np.bincount(data.gt_label, minlength=data.num_classes)
+    official = evaluate_detections(data.gt_video, data.gt_label, data.gt_segment, data.pred_video,
+                                   data.pred_label, data.pred_segment, data.pred_score,
+                                   data.num_classes, thr)
+    for c in range(data.num_classes):
+        ours = normalized_ap(matched[:, ranks[c]] >= 0, counts[c], float(counts[c]))
+        np.testing.assert_allclose(ours, official.per_class_ap[c], rtol=0, atol=1e-12)

@@ -40,7 +40,9 @@ def plot_false_positives(section: dict) -> Figure:
     share_ax.set_ylabel("share of predictions (%)")
     share_ax.set_ylim(0, 100)
     share_ax.legend(fontsize=7, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    share_ax.set_title("false-positive profile", fontsize=9, loc="left", pad=40)
+    thr = section["tiou_thresholds"]
+    at = f"tIoU {thr[0]:g}" if len(thr) == 1 else f"averaged over {len(thr)} tIoU thresholds"
+    share_ax.set_title(f"false-positive profile ({at})", fontsize=9, loc="left", pad=40)
     gains = [(name, 100 * v["gain"]) for name, v in section["removal"].items()]
     bars = gain_ax.bar(np.arange(len(gains)), [g for _, g in gains], color=ERROR_COLORS[1:])
     for bar, (_, g) in zip(bars, gains):
