@@ -5,6 +5,8 @@ The numbers themselves: tests/evaluation/test_diagnosis*.py."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,15 @@ def test_a_bad_durations_file(files, tmp_path, capsys):
     status, _, err = run(["diagnose", "--ground-truth", gt, "--predictions", pred,
                           "--durations", bad, "--out", str(tmp_path / "x")], capsys)
     assert status == 2 and "positive number of seconds" in err
+
+
+def test_diagnose_never_imports_torch(files, tmp_path):
+    gt, pred, hierarchy = files
+    code = ("import sys\nfrom haan.cli import main\n"
+            f"status = main(['diagnose', '--ground-truth', {gt!r}, '--predictions', {pred!r}, "
+            f"'--hierarchy', {hierarchy!r}, '--out', {str(tmp_path / 'o')!r}])\n"
+            "assert status == 0\nassert 'torch' not in sys.modules, 'torch was imported'\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok")
