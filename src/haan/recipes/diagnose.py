@@ -43,15 +43,21 @@ def false_positives_section(ctx: Context):
     return section, {"false_positives.png": figures.plot_false_positives(section)}
 
 
+def _full_matching(ctx: Context):
+    if "full" not in ctx.shared:
+        ctx.shared["full"] = analyses.full_matching(ctx.inputs.data, ctx.tiou_thresholds)
+    return ctx.shared["full"]
+
+
 def false_negatives_section(ctx: Context):
     section = analyses.false_negative_analysis(ctx.inputs.data, ctx.protocol, ctx.tiou_thresholds,
-                                               ctx.protocol.bins)
+                                               ctx.protocol.bins, _full_matching(ctx))
     return section, {"false_negatives.png": figures.plot_false_negatives(section)}
 
 
 def sensitivity_section(ctx: Context):
     section = analyses.sensitivity_analysis(ctx.inputs.data, ctx.protocol, ctx.tiou_thresholds,
-                                            ctx.protocol.bins)
+                                            ctx.protocol.bins, _full_matching(ctx))
     return section, {"sensitivity.png": figures.plot_sensitivity(section)}
 
 

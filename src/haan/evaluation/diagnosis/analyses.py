@@ -154,11 +154,20 @@ def _detad_stale_ground_truth(data, codes, matched, keep, top, thr, protocol):
     return fpa.reuse_previous_video(codes, matched, video_key, has_gt, stale)
 
 
-def false_negative_analysis(data: DiagnosisData, protocol: Protocol, thr, bins: dict) -> dict:
-    """Miss rate per bin of each characteristic known (`data.characteristics`)."""
+def full_matching(data: DiagnosisData, thr) -> tuple[np.ndarray, np.ndarray]:
+    """Every detection matched (no limit): (order (P,), matched (M, P)), shared by the
+    false-negative and sensitivity analyses."""
     order = rank_by_score(data.pred_score)
+    return order, match_all(data, np.ones(len(order), dtype=bool), order, thr)
+
+
+def false_negative_analysis(data: DiagnosisData, protocol: Protocol, thr, bins: dict,
+                            full: tuple | None = None) -> dict:
+    """Miss rate per bin of each characteristic known (`data.characteristics`). full: the
+    result of `full_matching`, when already computed."""
+    order, matched = full if full is not None else full_matching(data, thr)
+    matched = matched.copy()
     keep = np.ones(len(order), dtype=bool)
-    matched = match_all(data, keep, order, thr)
     if protocol.fn_min_normalized_precision > 0:
         gt_count = np.bincount(data.gt_label, minlength=data.num_classes)
         for c, r in enumerate(class_ranks(data, keep, order)):
@@ -184,11 +193,12 @@ def false_negative_analysis(data: DiagnosisData, protocol: Protocol, thr, bins: 
     return section
 
 
-def sensitivity_analysis(data: DiagnosisData, protocol: Protocol, thr, bins: dict) -> dict:
-    """AP_N per bin of each known characteristic, and its lowest and highest over the whole's."""
-    order = rank_by_score(data.pred_score)
+def sensitivity_analysis(data: DiagnosisData, protocol: Protocol, thr, bins: dict,
+                         full: tuple | None = None) -> dict:
+    """AP_N per bin of each known characteristic, and its lowest and highest over the whole's.
+    full: the result of `full_matching`, when already computed."""
+    order, matched = full if full is not None else full_matching(data, thr)
     keep = np.ones(len(order), dtype=bool)
-    matched = match_all(data, keep, order, thr)
     ranks = class_ranks(data, keep, order)
     base = float(map_n(data, matched, ranks).mean())
     section = {"tiou_thresholds": [float(t) for t in thr], "average_mAP_N": base}
