@@ -72,7 +72,8 @@ def main() -> int:
                 "--predictions", str(pred), "--subset", "testing", "--protocol", "detad-thumos14",
                 "--out", str(tmp / "haan"), "--overwrite"]
         ours = [timed(haan, env=env) for _ in range(args.repeats)]
-        print(f"haan diagnose (whole command, 4 PNG figures): median {statistics.median(ours):.2f} s "
+        pngs = len(list((tmp / "haan").glob("*.png")))
+        print(f"haan diagnose (whole command, {pngs} PNG figures): median {statistics.median(ours):.2f} s "
               f"of {', '.join(f'{t:.2f}' for t in ours)}")
         if not (Path(args.detad_git).exists() and Path(args.detad_python).exists()):
             print(f"DETAD skipped: {args.detad_git} or {args.detad_python} is missing")
