@@ -219,3 +219,16 @@ def test_hierarchy_split_and_confusion_matrix():
     assert split["stranger"].tolist() == [[1, 0, 0]]     # 0 vs 2
     matrix = confusion_matrix(codes[0], best_label, pred_label, 3)
     assert matrix.tolist() == [[0, 1, 1], [1, 0, 0], [0, 0, 0]]
+
+
+def test_detad_quirk_counts_only_the_kept_detections():
+    # 1 ground truth: the top 10 are kept; the first detection of video 1 in the file (score 0.01)
+    # is cut, so the background one is the next (0.9) and the other seven reuse video 0's.
+    gt = [(0, 0, 0, 10)]
+    pred = [(0, 0, 0, 10, 0.99), (0, 0, 50, 60, 0.98), (1, 0, 0, 9, 0.01)]
+    pred += [(1, 0, 0, 9, 0.9 - 0.01 * i) for i in range(8)]
+    section, _ = false_positive_analysis(data(gt, pred, classes=1), DETAD, (0.5,))
+    assert section["num_predictions"] == 10
+    shares = {k: v["average"] for k, v in section["all"].items()}
+    assert shares["true positive"] == 0.1 and shares["background"] == 0.2
+    assert shares["double detection"] == pytest.approx(0.7, abs=1e-15)

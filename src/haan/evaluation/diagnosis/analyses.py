@@ -151,7 +151,8 @@ def _detad_stale_ground_truth(data, codes, matched, keep, top, thr, protocol):
             same = b[0] >= 0 and data.gt_label[b[0]] == data.pred_label[p]
             stale[m, p] = fpa.error_types(np.array([[-1]]), t, np.array([same]), [thr[m]],
                                           protocol.min_tiou)[0, 0]
-    return fpa.reuse_previous_video(codes, matched, video_key, has_gt, stale)
+    unmatched = keep[None, :] & (matched < 0)
+    return fpa.reuse_previous_video(codes, unmatched, video_key, has_gt, stale)
 
 
 def full_matching(data: DiagnosisData, thr) -> tuple[np.ndarray, np.ndarray]:

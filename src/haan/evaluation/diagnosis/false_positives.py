@@ -85,22 +85,22 @@ def error_types(matched: np.ndarray, top_tiou: np.ndarray, same_label: np.ndarra
     return np.where(matched >= 0, 0, code).astype(np.int8)
 
 
-def reuse_previous_video(codes: np.ndarray, matched: np.ndarray, video_key: np.ndarray,
+def reuse_previous_video(codes: np.ndarray, unmatched: np.ndarray, video_key: np.ndarray,
                          has_gt: np.ndarray, stale: np.ndarray) -> np.ndarray:
     """DETAD's quirk: its loop over the unmatched detections (sorted by video name) keeps the last
     video's ground truth when a video has none, so only one detection of such a video is
     background (here: the first in input order); the others are typed against the ground truth of
     the previous video (by name) that has some. stale (M, P) their codes against it, -1 if there
-    is no previous one. codes, matched (M, P); video_key (P,) the video's rank by name; has_gt (P,).
+    is no previous one. codes (M, P); unmatched (M, P) bool the detections DETAD's loop visits
+    (kept, not true positives); video_key (P,) the video's rank by name; has_gt (P,).
     """
     out = codes.copy()
     for m in range(codes.shape[0]):
-        open_ = (matched[m] < 0) & ~has_gt & (stale[m] >= 0)
-        first = np.zeros(len(video_key), dtype=bool)
-        idx = np.flatnonzero((matched[m] < 0) & ~has_gt)
+        idx = np.flatnonzero(unmatched[m] & ~has_gt)
         _, first_of_video = np.unique(video_key[idx], return_index=True)
-        first[idx[first_of_video]] = True
-        use = open_ & ~first
+        later = np.ones(len(idx), dtype=bool)
+        later[first_of_video] = False
+        use = idx[later & (stale[m, idx] >= 0)]
         out[m, use] = stale[m, use]
     return out
 
