@@ -13,7 +13,7 @@ import pytest
 from haan.cli import build_parser
 
 COMMANDS = [
-    "eval-detections",
+    "eval-detections", "diagnose",
     "data", "data info", "data convert", "data import", "data import activitynet",
     "data import labels",
     "data export-gt",

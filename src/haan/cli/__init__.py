@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from haan.cli import compare, data, evaluation, plot, predict, report, training, video
+from haan.cli import compare, data, diagnose, evaluation, plot, predict, report, training, video
 from haan.cli.guard import run_guarded
 
 __all__ = ["build_parser", "main", "run_guarded"]
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # The order of these calls is the order `haan --help` lists the commands in.
     evaluation.add_commands(sub)  # eval-detections
+    diagnose.add_commands(sub)    # diagnose
     data.add_commands(sub)        # data, synth
     training.add_commands(sub)    # train, evaluate
     plot.add_commands(sub)        # plot
