@@ -59,7 +59,7 @@ def test_writes_the_report_and_figures(files, tmp_path, capsys):
     assert status == 0, err
     assert sorted(p.name for p in out.iterdir()) == [
         "diagnosis.json", "false_negatives.png", "false_positives.png", "hierarchy.png",
-        "sensitivity.png"]
+        "operating_points.png", "recall.png", "sensitivity.png"]
     report = json.loads((out / "diagnosis.json").read_text())
     assert report["protocol"] == "haan" and "detad" not in report
     assert report["num_ground_truths"] == 4 and report["N"] == 4 / 3
@@ -117,7 +117,7 @@ def test_detad_protocol_nests_its_sections(files, tmp_path, capsys):
     report = json.loads((out / "diagnosis.json").read_text())
     assert set(report["detad"]) == {"false_positives", "false_negatives", "sensitivity"}
     assert report["tiou_thresholds"] == [0.5]
-    assert "operating_points" not in report and "recall" not in report
+    assert {"operating_points", "recall"} <= set(report)  # haan's own, beside DETAD's
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -160,3 +160,52 @@ def test_diagnose_never_imports_torch(files, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
+
+
+SPLIT_GT = {"database": {
+    "a": {"subset": "validation", "annotations": [
+        {"segment": [0, 10], "label": "vault"}, {"segment": [20, 30], "label": "vault"}]},
+    "b": {"subset": "test", "annotations": [
+        {"segment": [0, 10], "label": "vault"}, {"segment": [40, 50], "label": "vault"}]},
+}}
+SPLIT_PRED = {  # a detector's predictions on each subset, one file each
+    # validation: kept at >= 0.8 the detections are 2 TP of 2 ground truths (F1 1); at >= 0.3 a
+    # false positive joins them (F1 2*2/(3+2) = 0.8): the best-F1 threshold is 0.8
+    "validation": {"results": {"a": [
+          {"segment": [0, 10], "label": "vault", "score": 0.9},
+          {"segment": [20, 30], "label": "vault", "score": 0.8},
+          {"segment": [60, 70], "label": "vault", "score": 0.3}]}},
+    # test, with the 0.8 threshold: 0.95 is kept (TP), 0.5 (TP) and 0.4 (FP) dropped:
+    # precision 1/1, recall 1/2, F1 2*1/(1+2) = 2/3
+    "test": {"results": {"b": [
+          {"segment": [0, 10], "label": "vault", "score": 0.95},
+          {"segment": [40, 50], "label": "vault", "score": 0.5},
+          {"segment": [80, 90], "label": "vault", "score": 0.4}]}},
+}
+
+
+def test_thresholds_chosen_on_one_subset_apply_on_another(tmp_path, capsys):
+    gt = write(tmp_path / "gt.json", SPLIT_GT)
+    pred = {s: write(tmp_path / f"{s}.json", SPLIT_PRED[s]) for s in SPLIT_PRED}
+    chosen = tmp_path / "thresholds.json"
+    status, stdout, err = run(["diagnose", "--ground-truth", gt, "--predictions",
+                               pred["validation"], "--subset", "validation", "--choose-thresholds", str(chosen),
+                               "--out", str(tmp_path / "val")], capsys)
+    assert status == 0, err
+    data = json.loads(chosen.read_text())
+    assert data["thresholds"] == {"vault": 0.8} and data["subset"] == "validation"
+    assert data["tiou"] == 0.5
+    assert "the chosen thresholds in" in stdout
+    status, stdout, err = run(["diagnose", "--ground-truth", gt, "--predictions", pred["test"],
+                               "--subset", "test", "--thresholds", str(chosen),
+                               "--out", str(tmp_path / "test")], capsys)
+    assert status == 0, err
+    report = json.loads((tmp_path / "test" / "diagnosis.json").read_text())
+    given = report["operating_points"]["thresholds"]["overall"]
+    assert (given["true_positives"], given["detections"], given["num_ground_truths"]) == (1, 1, 2)
+    assert given["f1"] == pytest.approx(2 / 3, abs=1e-12)
+    assert report["summary"]["F1 of the given per-class thresholds (%)"] == pytest.approx(200 / 3)
+    # a thresholds file is refused like the figures: not replaced without --overwrite
+    status, _, err = run(["diagnose", "--ground-truth", gt, "--predictions", pred["test"],
+                          "--choose-thresholds", str(chosen), "--out", str(tmp_path / "x")], capsys)
+    assert status == 2 and "thresholds.json" in err and "--overwrite" in err

@@ -29,6 +29,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    choices=("haan", "detad-thumos14", "detad-activitynet"),
                    help="haan's settings (default) or DETAD's exact ones for THUMOS14 "
                         "(tIoU 0.5) or ActivityNet (tIoU 0.5:0.95)")
+    p.add_argument("--operating-tiou", type=float, default=0.5, metavar="T",
+                   help="the tIoU of the operating points (precision, recall, F1 against the "
+                        "score threshold) and of --choose-thresholds")
+    p.add_argument("--choose-thresholds", default=None, metavar="FILE.json",
+                   help="also write the best-F1 score threshold of each class (on this subset) "
+                        "to FILE.json, for haan predict --thresholds")
+    p.add_argument("--thresholds", default=None, metavar="FILE.json",
+                   help="a thresholds file chosen on another subset: report the F1 it reaches "
+                        "here")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for diagnosis.json and the PNG figures")
     p.add_argument("--overwrite", action="store_true", help="replace DIR's earlier outputs")
@@ -44,7 +53,10 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     report = run_diagnose(args.ground_truth, args.predictions, args.out, subset=args.subset,
                           protocol=args.protocol, tiou_thresholds=thresholds,
                           durations=args.durations, hierarchy_path=args.hierarchy,
-                          overwrite=args.overwrite)
+                          overwrite=args.overwrite, operating_tiou=args.operating_tiou,
+                          thresholds=args.thresholds, choose_thresholds=args.choose_thresholds)
     print(format_summary(report))
-    print(f"wrote {args.out}/diagnosis.json and its figures")
+    print(f"wrote {args.out}/diagnosis.json and its figures"
+          + (f"; the chosen thresholds in {args.choose_thresholds}" if args.choose_thresholds
+             else ""))
     return 0

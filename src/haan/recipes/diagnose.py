@@ -3,8 +3,10 @@ DIR/diagnosis.json and the figures.
 
 A section is one function `(context) -> (dict or None, {figure file name: Figure})`; SECTIONS lists
 them in the JSON's order, under their key. Under a detad protocol, DETAD's three analyses are
-nested in the top-level `detad` object instead. Keys `operating_points` and `recall` are reserved
-for the operating-point and recall sections.
+nested in the top-level `detad` object instead. `operating_points` (precision, recall and F1
+against the score threshold, with the F1 of given thresholds) and `recall` (AR@AN, recall vs tIoU)
+come from haan.evaluation.operating_report; `--choose-thresholds FILE` writes the best-F1
+threshold of each class (haan.evaluation.thresholds) for `haan predict --thresholds`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,21 @@ from haan.errors import InputError
 from haan.evaluation.activitynet import DEFAULT_TIOU_THRESHOLDS
 from haan.evaluation.diagnosis import analyses, hierarchy
 from haan.evaluation.diagnosis.protocol import ERROR_TYPES, PROTOCOLS, Protocol
+from haan.evaluation.operating_report import (
+    choose_thresholds_file,
+    operating_points_section,
+    recall_section,
+)
+from haan.evaluation.thresholds import ThresholdsFile, read_thresholds, write_thresholds
 from haan.recipes.diagnose_inputs import Inputs, read_inputs
 from haan.viz import diagnosis as figures
+from haan.viz.operating_points import plot_operating_points, plot_recall
 
 REPORT = "diagnosis.json"
-FIGURES = ("false_positives.png", "false_negatives.png", "sensitivity.png", "hierarchy.png")
+FIGURES = ("false_positives.png", "false_negatives.png", "sensitivity.png", "hierarchy.png",
+           "operating_points.png", "recall.png")
+OPERATING_TIOU = 0.5      # the tIoU of the operating points (THUMOS14's usual one)
+CURVE_POINTS = 500        # points kept per P/R/F1 curve in the JSON (the best F1 is exact)
 DETAD_SECTIONS = ("false_positives", "false_negatives", "sensitivity")
 
 
@@ -34,6 +46,9 @@ class Context:
     protocol: Protocol
     tiou_thresholds: tuple
     shared: dict          # arrays one section leaves for another (the error types)
+    subset: str | None = None
+    operating_tiou: float = OPERATING_TIOU
+    thresholds: ThresholdsFile | None = None   # --thresholds: report the F1 they reach
 
 
 def false_positives_section(ctx: Context):
@@ -96,11 +111,28 @@ def hierarchy_section(ctx: Context):
     return section, {"hierarchy.png": figures.plot_hierarchy(section)}
 
 
+def operating_points_report(ctx: Context):
+    """Precision, recall and F1 against the score threshold, per class and overall."""
+    gt = ctx.inputs.ground_truth
+    section = operating_points_section(gt, ctx.inputs.predictions, list(gt.labels),
+                                       ctx.operating_tiou, ctx.thresholds, subset=ctx.subset,
+                                       max_points=CURVE_POINTS)
+    return section, {"operating_points.png": plot_operating_points(section)}
+
+
+def recall_report(ctx: Context):
+    """AR@AN and recall vs tIoU (ActivityNet's proposal protocol, class-agnostic)."""
+    section = recall_section(ctx.inputs.ground_truth, ctx.inputs.predictions, subset=ctx.subset)
+    return section, {"recall.png": plot_recall(section)}
+
+
 SECTIONS: Sequence[tuple[str, Callable]] = (
     ("false_positives", false_positives_section),
     ("false_negatives", false_negatives_section),
     ("sensitivity", sensitivity_section),
     ("hierarchy", hierarchy_section),
+    ("operating_points", operating_points_report),
+    ("recall", recall_report),
 )
 
 
@@ -115,6 +147,14 @@ def summary(report: dict) -> dict:
     for name, value in fp["removal"].items():
         out[f"average-mAP_N gain without {name} errors (points)"] = 100 * value["gain"]
     out["ground truths missed (%)"] = 100 * fn["miss_rate_all"]["average"]
+    best = report["operating_points"]["overall"]["best"]
+    if best is not None:
+        out[f"best F1 over one score threshold at tIoU {report['operating_points']['tiou']} (%)"] = (
+            100 * best["f1"])
+    chosen = report["operating_points"].get("thresholds")
+    if chosen is not None:
+        out["F1 of the given per-class thresholds (%)"] = 100 * chosen["overall"]["f1"]
+    out["AR@100 (%)"] = 100 * report["recall"]["ar_at"]["100"]
     h = report.get("hierarchy")
     if h is not None:
         shares = [v for v in h["sibling_share"] if v is not None]
@@ -130,17 +170,25 @@ def output_paths(out: str | Path) -> list[Path]:
 def run_diagnose(ground_truth: str, predictions: str, out: str, subset: str | None = None,
                  protocol: str = "haan", tiou_thresholds: Sequence[float] | None = None,
                  durations: str | None = None, hierarchy_path: str | None = None,
-                 overwrite: bool = False) -> dict:
-    """Diagnose a predictions file; writes DIR/diagnosis.json and the PNGs, returns the report."""
+                 overwrite: bool = False, operating_tiou: float = OPERATING_TIOU,
+                 thresholds: str | None = None, choose_thresholds: str | None = None) -> dict:
+    """Diagnose a predictions file; writes DIR/diagnosis.json and the PNGs, returns the report.
+    `thresholds`: a thresholds file whose F1 to report; `choose_thresholds`: write the best-F1
+    threshold of each class at `operating_tiou` there."""
     chosen = PROTOCOLS[protocol]
     if chosen.detad and tiou_thresholds is not None:
         raise InputError(f"--tiou-thresholds: --protocol {protocol} fixes them "
                          f"({', '.join(str(t) for t in chosen.tiou_thresholds)})")
     thr = tuple(chosen.tiou_thresholds or tiou_thresholds or DEFAULT_TIOU_THRESHOLDS)
+    if not 0 < operating_tiou <= 1:
+        raise InputError(f"--operating-tiou {operating_tiou}: expected a tIoU in (0, 1]")
     if not overwrite:
-        fileio.refuse_to_replace(output_paths(out))
+        fileio.refuse_to_replace(output_paths(out) + ([Path(choose_thresholds)]
+                                                      if choose_thresholds else []))
+    given = read_thresholds(thresholds) if thresholds is not None else None
     inputs = read_inputs(ground_truth, predictions, subset, chosen, durations, hierarchy_path)
-    ctx = Context(inputs=inputs, protocol=chosen, tiou_thresholds=thr, shared={})
+    ctx = Context(inputs=inputs, protocol=chosen, tiou_thresholds=thr, shared={}, subset=subset,
+                  operating_tiou=operating_tiou, thresholds=given)
     report: dict = {"protocol": protocol, "ground_truth": str(ground_truth),
                     "predictions": str(predictions), "subset": subset,
                     "tiou_thresholds": list(thr), "N": inputs.data.n,
@@ -160,6 +208,10 @@ def run_diagnose(ground_truth: str, predictions: str, out: str, subset: str | No
     for name, fig in drawn.items():
         figures.save_figure(fig, folder / name)
     fileio.write_json(folder / REPORT, report)
+    if choose_thresholds is not None:
+        gt = inputs.ground_truth
+        write_thresholds(choose_thresholds, choose_thresholds_file(
+            gt, inputs.predictions, list(gt.labels), operating_tiou, subset=subset))
     return report
 
 

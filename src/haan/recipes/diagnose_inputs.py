@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from haan.errors import DataWarning, InputError
-from haan.evaluation.activitynet import read_ground_truth, read_hierarchy, read_predictions
+from haan.evaluation.activitynet import (
+    GroundTruth,
+    Predictions,
+    read_ground_truth,
+    read_hierarchy,
+    read_predictions,
+)
 from haan.evaluation.diagnosis.analyses import DiagnosisData
 from haan.evaluation.diagnosis.protocol import Protocol
 from haan.fileio import read_json
@@ -29,6 +35,8 @@ class Inputs:
     notes: list                       # what was left out, and why
     coarse_of: np.ndarray | None      # (C,) coarse class of each class, with --hierarchy
     coarse_names: list | None
+    ground_truth: GroundTruth         # the files as read, for the operating-point and recall
+    predictions: Predictions          # sections (they select the subset themselves)
 
 
 def _durations(path: str | Path | None, database: dict) -> dict:
@@ -146,4 +154,5 @@ def read_inputs(ground_truth: str | Path, predictions: str | Path, subset: str |
         pred_segment=pred.segment[known], pred_score=pred.score[known],
         pred_video_key=video_key[known], class_names=list(gt.labels), n=float(n),
         classes=classes, characteristics={k: v[kept] for k, v in chars.items()})
-    return Inputs(data=data, notes=notes, coarse_of=coarse_of, coarse_names=coarse_names)
+    return Inputs(data=data, notes=notes, coarse_of=coarse_of, coarse_names=coarse_names,
+                  ground_truth=gt, predictions=pred)
