@@ -236,3 +236,15 @@ def test_hierarchy_adds_the_coarse_level(tmp_path):
     coarse = data["evaluation"]["coarse"]
     assert coarse["names"] == ["move"] and coarse["num_gt"] == [3]
     assert coarse["map"] == report.coarse.mAP.tolist()
+
+
+def test_the_slider_range_is_that_of_the_scores_the_page_holds(tmp_path):
+    # 9.500080367175201e-05 is 9.50008e-05 in the page: a range from the exact value would hide
+    # that detection with the slider at its lowest end
+    scores = [9.500080367175201e-05, 0.5, 0.987654321]
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps({"results": {"v": [
+        {"segment": [i, i + 1], "label": "a", "score": s} for i, s in enumerate(scores)]}}))
+    data, _ = report_data(pred, tmp_path, ReportOptions())
+    held = [d[3] for d in data["videos"][0]["det"]]
+    assert data["score_range"] == [min(held), max(held)] == [9.50008e-05, 0.987654]

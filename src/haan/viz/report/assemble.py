@@ -253,7 +253,9 @@ def report_data(predictions_path: str | Path, page_folder: str | Path,
         "title": options.title or Path(predictions_path).name,
         "classes": classes,
         "thresholds": list(options.tiou_thresholds) if report is not None else [],
-        "score_range": [float(scores.min()), float(scores.max())] if len(scores) else [0.0, 1.0],
+        # from the rounded scores the page holds: the slider's ends show all and the top one
+        "score_range": _round_score(np.array([scores.min(), scores.max()])) if len(scores)
+        else [0.0, 1.0],
         "videos": _video_entries(names, pred, class_of_pred, bits, gt_rows, durations, sources,
                                  [subset_of.get(n) for n in names]),
         "evaluation": None if report is None else _evaluation_json(report, gt, kept),
