@@ -195,7 +195,8 @@ def test_diagnosis_figures_show_under_the_content_security_policy(browser, tmp_p
     fig = plt.figure(figsize=(2, 1.5), dpi=50)
     fig.savefig(folder / "errors.png")
     plt.close(fig)
-    (folder / "diagnosis.json").write_text('{"summary": {"false positives": 7}}')
+    (folder / "diagnosis.json").write_text(
+        '{"summary": {"false positives": 7, "AR@100 (%)": 78.48421679571173, "tiny": 0.0012345}}')
     page = tmp_path / "report.html"
     write_report(pred, page, ReportOptions(diagnosis_dir=folder))
     assert _severe(_open(browser, page)) == []
@@ -204,5 +205,5 @@ def test_diagnosis_figures_show_under_the_content_security_policy(browser, tmp_p
         "const i = document.querySelector('#figures img'); return [i.complete, i.naturalWidth];"
     ) == [True, 100]
     assert [e.text for e in browser.find_elements("css selector", "#summary-table td")] == [
-        "false positives", "7"]
+        "false positives", "7.00", "AR@100 (%)", "78.48", "tiny", "0.00123"]
     assert _severe(browser.get_log("browser")) == []

@@ -312,7 +312,10 @@
     const dg = DATA.diagnosis, body = $("summary-table").tBodies[0];
     for (const [name, value] of dg.summary) {
       const r = el("tr");
-      r.append(el("td", "text", name), el("td", "", value === null ? "n/a" : String(value)));
+      // the summary's numbers are percents and points: two decimals, small ones three digits
+      const shown = value === null ? "n/a" : (value !== 0 && Math.abs(value) < 0.01
+        ? Number(value).toPrecision(3) : Number(value).toFixed(2));
+      r.append(el("td", "name", name), el("td", "num", shown));
       body.appendChild(r);
     }
     $("summary-table").hidden = dg.summary.length === 0;
