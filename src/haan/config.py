@@ -252,6 +252,14 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
+def did_you_mean(name: str, known: typing.Iterable[str]) -> str:
+    """`; did you mean 'epochs'?` for the known name nearest a misspelt one, else ""."""
+    import difflib
+
+    near = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean '{near[0]}'?" if near else ""
+
+
 def apply_overrides(
     raw: Mapping[str, Any], overrides: Sequence[str], source: str
 ) -> dict[str, Any]:
@@ -259,10 +267,12 @@ def apply_overrides(
     for text in overrides:
         section, key, value = parse_override(text)
         if section not in SECTION_TYPES:
-            raise InputError(f"--set {text}: unknown section [{section}]")
+            raise InputError(f"--set {text}: unknown section [{section}]"
+                             f"{did_you_mean(section, SECTION_TYPES)}")
         hints = typing.get_type_hints(SECTION_TYPES[section])
         if key not in hints:
-            raise InputError(f"--set {text}: unknown key '{key}' in [{section}]")
+            raise InputError(f"--set {text}: unknown key '{key}' in [{section}]"
+                             f"{did_you_mean(key, hints)}")
         if hints[key] is str and not isinstance(value, str):
             # A string setting takes the text as written: `dataset.name=2022` is the name "2022".
             value = text.split("=", 1)[1].strip()
@@ -276,7 +286,8 @@ def apply_overrides(
 def config_from_dict(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     for name in raw:
         if name not in SECTION_TYPES:
-            raise InputError(f"{source}: unknown section [{name}]")
+            raise InputError(f"{source}: unknown section [{name}]"
+                             f"{did_you_mean(name, SECTION_TYPES)}")
     sections: dict[str, Any] = {}
     for name, cls in SECTION_TYPES.items():
         if name not in raw:
@@ -302,7 +313,8 @@ def _section_from_table(cls: type, name: str, table: Mapping[str, Any], source: 
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in table:
         if key not in fields:
-            raise InputError(f"{source}: unknown key '{key}' in [{name}]")
+            raise InputError(f"{source}: unknown key '{key}' in [{name}]"
+                             f"{did_you_mean(key, fields)}")
     values = {}
     for key, f in fields.items():
         if key not in table:
@@ -485,6 +497,7 @@ def dumps_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
 __all__ = [
     "AnnotationsSection", "Config", "DatasetSection", "EvaluationSection", "FeaturesSection",
     "HaanSection", "HyperParameters", "METHODS", "ModelSection", "StatsSection", "WTALCSection",
-    "apply_overrides", "config_from_dict", "dumps_toml", "flatten", "load_config", "with_defaults",
+    "apply_overrides", "config_from_dict", "did_you_mean", "dumps_toml", "flatten", "load_config",
+    "with_defaults",
     "parse_override", "resolve_config_path",
 ]

@@ -293,6 +293,7 @@ def train_seeds(
     config: Config, dataset: Dataset, exp_dir: str | Path, seeds: Sequence[int], *,
     device: torch.device | None = None, resume: bool = False, overwrite: bool = False, progress: bool = True,
     report: Callable[[str], None] = lambda message: None, procs: Processes | None = None,
+    tensorboard: bool = False,
 ) -> Summary:
     """Train each seed not yet finished into `seed_folder(exp_dir, seed)` (haan.engine.loop.train, on
     `device`, default the CPU), then write and return the summary of all of them. With `procs` of
@@ -318,7 +319,7 @@ def train_seeds(
         train(config, dataset, run_dir, seed=seed,
               device=device if device is not None else torch.device("cpu"),
               resume="auto" if resume else False, overwrite=overwrite, progress=progress,
-              report=report, procs=procs)
+              report=report, procs=procs, tensorboard=tensorboard)
 
     def summary() -> Summary:
         result = summarize(exp_dir.resolve().name,
