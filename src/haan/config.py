@@ -27,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from haan.errors import InputError
+from haan.errors import InputError, did_you_mean
 
 BUILTIN_DIR = Path(__file__).with_name("configs")
 # Built-in config names; the paper's `--dataset` names map to the same files.
@@ -250,14 +250,6 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     except tomllib.TOMLDecodeError:
         value = value_text.strip()
     return section, key, value
-
-
-def did_you_mean(name: str, known: typing.Iterable[str]) -> str:
-    """`; did you mean 'epochs'?` for the known name nearest a misspelt one, else ""."""
-    import difflib
-
-    near = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean '{near[0]}'?" if near else ""
 
 
 def apply_overrides(
@@ -497,7 +489,6 @@ def dumps_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
 __all__ = [
     "AnnotationsSection", "Config", "DatasetSection", "EvaluationSection", "FeaturesSection",
     "HaanSection", "HyperParameters", "METHODS", "ModelSection", "StatsSection", "WTALCSection",
-    "apply_overrides", "config_from_dict", "did_you_mean", "dumps_toml", "flatten", "load_config",
-    "with_defaults",
+    "apply_overrides", "config_from_dict", "dumps_toml", "flatten", "load_config", "with_defaults",
     "parse_override", "resolve_config_path",
 ]

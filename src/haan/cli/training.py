@@ -32,7 +32,9 @@ def _add_train_command(sub: argparse._SubParsersAction) -> None:
                         "and summary.json: mean ± std over the seeds; finished seeds are not "
                         "trained again, --resume continues one that stopped")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="auto|RUN_DIR",
-                   help="continue the run in its folder from its last saved epoch; `--resume "
+                   help="continue a run from its last saved epoch: bare, the run --config and "
+                        "--exp-name name (the same config: only --set "
+                        "hyperparameters.epochs may change); `--resume "
                         "RUN_DIR`: the run in RUN_DIR, with the config, seed and --tensorboard "
                         "it recorded (--set hyperparameters.epochs=N trains it longer); `--resume "
                         "auto`: continue it if it saved a state, else start it (for runs that "
