@@ -165,3 +165,18 @@ def test_resume_run_dir_errors(tmp_path, capsys, argv, message):
     assert main(["train", *[a.format(tmp=tmp_path) for a in argv], *QUIET]) == 2
     captured = capsys.readouterr()
     assert captured.err == f"haan: error: {message.format(tmp=tmp_path)}\n"
+
+
+def test_seeds_that_fail_before_an_epoch_leave_no_experiment_folder_and_ctrl_c_says_how_to_go_on(
+        tiny_dataset, tmp_path, capsys, monkeypatch):
+    assert train(tiny_dataset, tmp_path / "out", "--seeds", "1,2", *TOO_MANY_CONCEPTS) == 2
+    assert not (tmp_path / "out").exists()
+    interrupt_at(monkeypatch, 1)
+    capsys.readouterr()
+    args = ["--seeds", "1,2", "--set", "hyperparameters.epochs=2"]
+    assert train(tiny_dataset, tmp_path / "out", *args) == 130
+    assert capsys.readouterr().err == ("haan: interrupted\nhaan: to continue: the same command "
+                                       "with --resume (finished seeds are not trained again)\n")
+    monkeypatch.undo()
+    assert train(tiny_dataset, tmp_path / "out", *args, "--resume") == 0
+    assert (run_folder(tmp_path / "out") / "summary.csv").is_file()

@@ -53,7 +53,7 @@ def train(config: Path, out: Path, *extra: str) -> int:
                  "--quiet", "--tensorboard", *extra])
 
 
-def check_curves_match_the_csv(run: Path, epochs: int) -> None:
+def check_curves_match_the_csv(run: Path, epochs: int, learning_rate: float = 1e-3) -> None:
     acc = events(run)
     log, results = read_rows(run / "log.csv"), read_rows(run / "results.csv")
     steps = list(range(epochs))
@@ -64,7 +64,7 @@ def check_curves_match_the_csv(run: Path, epochs: int) -> None:
         if column != "epoch":
             tag = "mAP/fine_avg" if column == "avg.mAP" else f"mAP/fine{column[3:]}"
             assert curve(acc, tag) == [(int(r["epoch"]), f32(r[column])) for r in results], tag
-    assert curve(acc, "learning_rate") == [(e, f32(1e-3)) for e in steps]
+    assert curve(acc, "learning_rate") == [(e, f32(learning_rate)) for e in steps]
     assert [s for s, _ in curve(acc, "mAP/coarse_avg")] == steps
     for tag in ("throughput/videos_per_second", "throughput/clips_per_second",
                 "time/epoch_seconds"):
@@ -151,3 +151,28 @@ def test_without_the_package_the_flag_fails_before_anything(tiny_dataset, tmp_pa
                             f"installed; install it with `{INSTALL_COMMAND}` (or `pip install "
                             "tensorboard`)\n")
     assert captured.out == "" and not (tmp_path / "out").exists()
+
+
+def test_overwrite_replaces_the_curves_of_the_run_it_replaces(tiny_dataset, tmp_path):
+    assert train(tiny_dataset, tmp_path / "out", "--set", "hyperparameters.epochs=2") == 0
+    run = next((tmp_path / "out").glob("*/r"))
+    (run / BOARD_FOLDER / "notes.txt").write_text("mine")
+    assert train(tiny_dataset, tmp_path / "out", "--set", "hyperparameters.epochs=1",
+                 "--set", "hyperparameters.learning_rate=0.002", "--overwrite") == 0
+    assert len(list((run / BOARD_FOLDER).glob("events.out.tfevents.*"))) == 1
+    assert (run / BOARD_FOLDER / "notes.txt").read_text() == "mine"
+    check_curves_match_the_csv(run, 1, learning_rate=0.002)
+
+
+def test_a_run_killed_in_its_first_epoch_leaves_curves_the_next_start_drops(tiny_dataset,
+                                                                             tmp_path):
+    # what SIGKILL between epoch 0's curves and its save leaves: an event file, no run files
+    assert train(tiny_dataset, tmp_path / "out", "--set", "hyperparameters.epochs=1",
+                 "--set", "hyperparameters.learning_rate=0.002") == 0
+    run = next((tmp_path / "out").glob("*/r"))
+    for path in run.rglob("*"):
+        if path.is_file() and path.parent.name != BOARD_FOLDER:
+            path.unlink()
+    assert train(tiny_dataset, tmp_path / "out", "--set", "hyperparameters.epochs=2",
+                 "--resume", "auto") == 0
+    check_curves_match_the_csv(run, 2)

@@ -6,7 +6,8 @@ One step per epoch, the epoch's number: the same x axis as log.csv and results.c
 run continues its curves where its saved state ends. A run killed after it wrote an epoch's curves
 but before that epoch's state was saved trains the epoch again when resumed; the writer of the
 resumed run starts with `purge_step` = its first epoch, which tells TensorBoard to drop whatever
-an earlier writer recorded from that step on, so no step is ever shown twice.
+an earlier writer recorded from that step on, so no step is ever shown twice. `--overwrite`
+removes the event files of the run it replaces (`EVENT_FILES`).
 
 Tags (percent for mAP, as results.csv):
     loss/total, loss/<term>          the epoch's mean per batch of each loss (log.csv's columns)
@@ -31,6 +32,7 @@ import torch
 from haan.errors import InputError
 
 BOARD_FOLDER = "tensorboard"
+EVENT_FILES = "events.out.tfevents.*"  # the names TensorBoard's writer gives its files
 INSTALL_COMMAND = "pip install 'haan[tensorboard]'"
 
 
@@ -77,9 +79,9 @@ class TrainingBoard:
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            # purge_step: see the module docstring (what an interrupted epoch wrote is dropped).
-            self._writer = SummaryWriter(log_dir=str(self.folder), purge_step=(
-                self._first_epoch if self._first_epoch > 0 else None))
+            # purge_step: see the module docstring (what an interrupted epoch wrote is dropped;
+            # from 0, whatever a run killed in its first epoch left)
+            self._writer = SummaryWriter(log_dir=str(self.folder), purge_step=self._first_epoch)
         w, step = self._writer, c.epoch
         for name, value in c.losses.items():
             w.add_scalar(f"loss/{name}", value, step)
@@ -111,5 +113,5 @@ class TrainingBoard:
             self._writer.close()
 
 
-__all__ = ["BOARD_FOLDER", "EpochCurves", "INSTALL_COMMAND", "TrainingBoard",
+__all__ = ["BOARD_FOLDER", "EVENT_FILES", "EpochCurves", "INSTALL_COMMAND", "TrainingBoard",
            "require_tensorboard"]

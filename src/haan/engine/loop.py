@@ -8,14 +8,17 @@ config names (haan.models.methods: HAAN, the paper's, or the W-TALC baseline).
         train_one_epoch: per batch (HAAN: the shuffled videos in batches of `batch_size`), the
             method's losses, one Adam step
         evaluate (validation split if any, else the test set as the paper), then save:
-            results.csv, log.csv, training_state.pt, the best epoch's checkpoints, last/
+            results.csv, log.csv, training_state.pt, the best epoch's checkpoints, last/ (and,
+            with the first epoch, config.toml and run.json); with --tensorboard, the epoch's
+            curves (haan.engine.board)
     with a validation split: the best epoch once on the test set (test_results.csv)
 
 A run folder holds the best epoch's checkpoints (HAAN: the paper's four files; W-TALC: one,
 inside the manifest of haan.engine.checkpoints), `last/` with the last epoch's, `results.csv` (the
 paper's header), `log.csv` (each loss per epoch), the resolved `config.toml`, `run.json` (seed,
 device, versions) and `training_state.pt` for `--resume`. The state is saved before the best
-checkpoints, so a run killed while writing them resumes by rewriting them from the state.
+checkpoints, so a run killed while writing them resumes by rewriting them from the state. A run
+that fails before it saved an epoch takes back the folders it made: nothing blocks its rerun.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from haan import fileio
 from haan.config import Config, flatten, with_defaults
+from haan.engine.board import BOARD_FOLDER, EVENT_FILES
 from haan.engine.checkpoints import (
     MANIFEST,
     check_state_dict,
@@ -75,6 +76,8 @@ def prepare_run_folder(run_dir: Path, config: Config, *, resume: bool | str,
         raise InputError(f"{run_dir / STATE_FILE}: nothing to resume (no saved training state)")
     if overwrite:
         for path in existing + [run_dir / "last" / n for n in RUN_FILES]:
+            path.unlink(missing_ok=True)
+        for path in (run_dir / BOARD_FOLDER).glob(EVENT_FILES):  # the replaced run's curves
             path.unlink(missing_ok=True)
     for folder in (run_dir, run_dir / "last"):
         if folder.is_dir():

@@ -114,9 +114,13 @@ def run_training(
              f"{config.model.method}, on {where} with {torch.get_num_threads()} threads each, "
              f"{which}, output in {run_dir}")
         if seeds is not None:
-            summary = train_seeds(config, dataset, run_dir, seeds, device=dev,
-                                  resume=bool(resume), overwrite=overwrite, progress=show,
-                                  report=tell, procs=procs, tensorboard=tensorboard)
+            try:
+                summary = train_seeds(config, dataset, run_dir, seeds, device=dev,
+                                      resume=bool(resume), overwrite=overwrite, progress=show,
+                                      report=tell, procs=procs, tensorboard=tensorboard)
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt("to continue: the same command with --resume (finished "
+                                        "seeds are not trained again)") from None
             tell(format_summary(summary))
             tell(f"{SUMMARY_CSV}, {SUMMARY_JSON} and a folder per seed in {run_dir}")
             return summary
