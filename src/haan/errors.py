@@ -26,3 +26,8 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
     near = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean '{near[0]}'?" if near else ""
+
+
+def unknown(message: str, name: str, known: Iterable[str]) -> InputError:
+    """The error for a name that is not one of `known`: `message`, then the nearest known name."""
+    return InputError(message + did_you_mean(name, known))

@@ -15,6 +15,7 @@ from haan.cli import build_parser
 COMMANDS = [
     "eval-detections",
     "data", "data info", "data convert", "data import", "data import activitynet",
+    "data import labels",
     "data export-gt",
     "synth", "train", "evaluate",
     "plot", "plot training", "plot ap", "plot video",

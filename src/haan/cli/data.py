@@ -1,4 +1,4 @@
-"""`haan data info|convert|import activitynet|export-gt` (a dataset's figures, its feature store,
+"""`haan data info|convert|import activitynet|import labels|export-gt` (a dataset's figures, its feature store,
 another dataset's files turned into a haan one, its ground truth) and `haan synth` (a synthetic
 dataset).
 """
@@ -54,33 +54,53 @@ def _add_import_commands(data_sub: argparse._SubParsersAction) -> None:
                         "optionally a \"taxonomy\"")
     r.add_argument("--features", required=True, metavar="DIR",
                    help="<id>.npy (T, D) or <id>.csv (a row per clip) per video, v_ prefix or not")
-    r.add_argument("--out", required=True, metavar="DIR",
-                   help="the folder the haan dataset (the paper's files, a feature store and "
-                        "config.toml) goes into (created with its parents)")
     r.add_argument("--train-subset", default="training",
                    help="the annotations' subset that trains (default: training)")
     r.add_argument("--test-subset", default="validation",
                    help="the subset that tests, as THUMOS14's validation/test convention "
                         "(default: validation)")
     r.add_argument("--hierarchy", default="taxonomy",
-                   metavar="taxonomy|taxonomy:DEPTH|MAPPING.json|flat",
+                   metavar="taxonomy|taxonomy:DEPTH|MAPPING.json|flat|single",
                    help="coarse class of each label (default: its parent in the file's taxonomy)")
+    # No --config: the config is what this command writes, from --template.
+    _add_import_options(r)
+    r.set_defaults(handler=_cmd_data_import_activitynet)
+    r = import_sub.add_parser(
+        "labels", help="video-level labels (no segments) plus one feature file per video; "
+                       "optionally the ground truth of test videos")
+    r.add_argument("--labels", required=True, metavar="FILE",
+                   help="a CSV with the header 'video,label' and one row per (video, class), or "
+                        'a JSON object {"video": ["class", ...]}')
+    r.add_argument("--features", required=True, metavar="DIR",
+                   help="<id>.npy (T, D) or <id>.csv (a row per clip) per video, v_ prefix or not")
+    r.add_argument("--annotations", default=None, metavar="GT.json",
+                   help="ActivityNet-style ground truth with segments: each of its videos is a "
+                        "test video, whatever its subset says")
+    r.add_argument("--hierarchy", default=None, metavar="MAPPING.json",
+                   help='coarse class of each label, {"fine label": "coarse label"} (default: '
+                        "one coarse class for all)")
+    _add_import_options(r)
+    r.set_defaults(handler=_cmd_data_import_labels)
+
+
+def _add_import_options(r: argparse.ArgumentParser) -> None:
+    """The options every import shares: the clip grid, D, the template, --set, --out."""
+    r.add_argument("--out", required=True, metavar="DIR",
+                   help="the folder the haan dataset (the paper's files, a feature store and "
+                        "config.toml) goes into (created with its parents)")
     grid = r.add_mutually_exclusive_group()
     grid.add_argument("--clips-per-second", type=float, default=None, metavar="R",
                       help="the clip grid, e.g. 25 fps / 16 frames = 1.5625")
     grid.add_argument("--clips-per-video", type=int, default=None, metavar="T",
                       help="features resampled to T clips per video (R = T / duration)")
     r.add_argument("--feature-dim", type=int, default=None, metavar="D",
-                   help="values per clip every feature file must have (default: the first "
-                        "file's)")
+                   help="values per clip (default: the first feature file's)")
     r.add_argument("--template", choices=["fine_gym", "fine_action"], default="fine_gym",
-                   help="[hyperparameters] and [evaluation] of the written config (default: "
-                        "fine_gym)")
-    # No --config: the config is what this command writes, from --template.
+                   help="[hyperparameters] and [evaluation] of the written config (size-bound "
+                        "settings fitted to the data; default: fine_gym)")
     add_overrides_arg(r, help="override a value of the written config")
     r.add_argument("--overwrite", action="store_true",
                    help="replace the files of an earlier dataset in DIR")
-    r.set_defaults(handler=_cmd_data_import_activitynet)
 
 
 def _add_synth_command(sub: argparse._SubParsersAction) -> None:
@@ -148,7 +168,44 @@ def _cmd_data_import_activitynet(args: argparse.Namespace) -> int:
         print(f"extraction grid: {g['fps']:g} fps, {g['clip_frames']}-frame clips every "
               f"{g['stride']} frames, {g['streams']}; recorded in {d.config.haan.clip_grid_path} "
               "for haan predict on video files")
+    _print_fitted(s)
+    return 0
+
+
+def _print_fitted(s) -> None:
+    """The settings fitted to the data, the contract, where the config is."""
+    print("settings fitted to the data (--set overrides them):")
+    for line in s.sizing:
+        print(f"  {line}")
+    if s.contract is not None:
+        print(f"feature contract: {s.contract.extractor}, {s.contract.streams}, "
+              f"D = {s.contract.feature_dim}, {s.contract.clips_per_second:g} clips/s; recorded "
+              f"in {s.dataset.config.haan.clip_grid_path}")
+    else:
+        print(f"feature contract: {s.contract_note}")
     print(f"wrote {s.config_path}; train with: haan train --config {s.config_path}")
+
+
+def _cmd_data_import_labels(args: argparse.Namespace) -> int:
+    from haan.data import import_labels
+
+    s = import_labels(
+        args.labels, args.features, args.out, annotations=args.annotations,
+        hierarchy=args.hierarchy, clips_per_second=args.clips_per_second,
+        clips_per_video=args.clips_per_video, feature_dim=args.feature_dim,
+        template=args.template, overrides=args.overrides, overwrite=args.overwrite,
+        progress=sys.stderr.isatty())
+    d = s.dataset
+    print(f"clip grid: {s.grid}")
+    print(f"videos: {s.num_train} training, labels only (from {s.train_subset}); {s.num_test} "
+          f"test, with segments (from {s.test_subset})")
+    print(f"labels: {sum(len(d.labels[i]) for i in range(s.num_train))} (video, class) pairs "
+          f"for training; {len(d.instances(d.test_indices).fine)} test instances")
+    print(f"classes: {d.num_fine_classes} fine, {d.num_coarse_classes} coarse, {s.hierarchy}")
+    print(f"features: D = {d.feature_size}, {d.features.num_clips} clips, store {d.features.path}")
+    print("model selection: the last epoch ([haan] select_epoch = \"last\"): no training video "
+          "has segments to score an epoch on")
+    _print_fitted(s)
     return 0
 
 

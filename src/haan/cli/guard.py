@@ -50,7 +50,9 @@ def run_guarded(action: Callable[[], object], prog: str = "haan") -> int:
     except InputError as exc:
         # In a torchrun launch every process meets the same input: the first one reports it.
         if os.environ.get("RANK", "0") == "0":
-            print(f"{prog}: error: {exc}", file=sys.stderr)
+            # One line per problem: an error that collects several (bad rows) has a line each.
+            for line in str(exc).splitlines() or [""]:
+                print(f"{prog}: error: {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         _silence_stdout()

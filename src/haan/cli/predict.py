@@ -37,11 +37,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scores-dir", metavar="DIR",
                    help="write each video's (T, C) clip scores as <id>.npy")
     p.add_argument("--plot", metavar="DIR", help="draw each video's timeline as <id>.png")
+    p.add_argument("--thresholds", metavar="FILE.json",
+                   help="per-class score thresholds (chosen by best F1 on another subset): "
+                        "drop each detection under its class's threshold (the file's default "
+                        "for classes it does not list; null default: keep them)")
     p.add_argument("--srt", metavar="DIR",
                    help="write each video's detections as subtitles <id>.srt")
     video = p.add_argument_group("video files", "how video files are turned into features: by "
                                  "default the grid the run's dataset was extracted on")
     add_i3d_args(video, own_grid=False)
+    p.add_argument("--ignore-contract", action="store_true",
+                   help="predict even where the inputs' feature contract (how they were made: "
+                        "clip rate, extractor, weights...) differs from the run's: a warning "
+                        "instead of an error (a different dimension stays an error)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_torch_args(p)
     p.set_defaults(handler=_cmd_predict)
@@ -57,6 +65,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         overrides=args.overrides, clips_per_second=args.clips_per_second,
         durations=args.durations, annotations=args.annotations, scores_dir=args.scores_dir,
         plot_dir=args.plot, srt_dir=args.srt, device=args.device, overwrite=args.overwrite,
+        thresholds=args.thresholds, ignore_contract=args.ignore_contract,
         progress=progress_bars(args),
         video_options=VideoOptions(args.fps, args.clip_frames, args.stride, args.streams,
                                    args.weights_rgb, args.weights_flow, args.random_weights,
@@ -66,6 +75,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     epoch = report.predictor.epoch
     print(f"{len(p.names)} videos, {len(p.detections)} detections with the checkpoints of "
           f"{report.predictor.models_dir}" + (f" (epoch {epoch})" if epoch is not None else ""))
+    if args.thresholds is not None:
+        print(f"dropped {p.dropped} detections under their class's threshold in {args.thresholds}")
     what = {"scores": "clip scores <id>.npy", "plots": "figures <id>.png",
             "srt": "subtitles <id>.srt"}
     print(f"wrote {report.out}"

@@ -66,7 +66,7 @@ class TrainResult:
     best_epoch: int
     best_average_mAP: float  # percent, on the selection set
     results: list[list[float]]  # the rows of results.csv
-    selection_set: str  # "test" (the paper) or "validation"
+    selection_set: str  # "test" (the paper), "validation" or "last" (no epoch scored but the last)
     test_result: EvaluationResult | None  # the best checkpoint on the test set, with a validation split
 
 
@@ -139,10 +139,31 @@ class Session:
     procs: Processes
     run_dir: Path
     selection: np.ndarray  # the videos that select the best epoch
-    selection_set: str  # "validation" or "test" (the paper)
+    selection_set: str  # "validation", "test" (the paper) or "last" (haan.engine.loop.selection_rule)
     show: bool  # progress bars
     say: Callable[[str], None]  # reports (the main process's)
     board: TrainingBoard | None = None  # TensorBoard curves (the main process's, if asked for)
+
+
+def selection_rule(config: Config, dataset: Dataset) -> tuple[np.ndarray, str, str]:
+    """(the videos that choose the kept epoch, "validation" | "test" | "last", the rule in words).
+    Only videos with segments are ever scored: a held-out set without any (labels-only videos)
+    cannot choose an epoch, and then the last epoch is kept."""
+    val = dataset.with_segments(dataset.val_indices)
+    test = dataset.with_segments(dataset.test_indices)
+    if config.haan.select_epoch == "last":
+        return test, "last", ("the last epoch ([haan] select_epoch = \"last\"); the test set "
+                              f"({len(test)} videos with segments) is scored once, after training")
+    if len(val):
+        return val, "validation", (f"the best avg.mAP on {len(val)} held-out validation videos "
+                                   "with segments")
+    if len(dataset.val_indices):
+        return test, "last", (f"the last epoch: none of the {len(dataset.val_indices)} validation "
+                              "videos has segments to score; the test set is scored once, after "
+                              "training")
+    return test, "test", ("the best avg.mAP on the TEST set (the paper's protocol: the test "
+                          "mAP reported is then optimistic); --set haan.validation_fraction=0.1 "
+                          "holds out validation videos instead")
 
 
 def set_up(config: Config, dataset: Dataset, run_dir: Path, *, seed: int, device: torch.device,
@@ -177,13 +198,13 @@ def set_up(config: Config, dataset: Dataset, run_dir: Path, *, seed: int, device
         objective = DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=not method.uses_every_parameter)
-    validation = len(dataset.val_indices) > 0
+    selection, selection_set, why = selection_rule(config, dataset)
     session = Session(
         config=config, dataset=dataset, method=method, objective=objective, generator=generator,
-        device=device, procs=procs, run_dir=run_dir,
-        selection=dataset.val_indices if validation else dataset.test_indices,
-        selection_set="validation" if validation else "test", show=progress and procs.main,
+        device=device, procs=procs, run_dir=run_dir, selection=selection,
+        selection_set=selection_set, show=progress and procs.main,
         say=report if procs.main else (lambda message: None))
+    session.say(f"model selection: {why}")
     run = RunProgress()
     if resume:
         state = on_main(procs, lambda: load_state(run_dir / STATE_FILE, config))
@@ -219,7 +240,13 @@ def run_epoch(s: Session, run: RunProgress, epoch: int) -> bool:
                             s.device, s.show, s.procs)
     train_seconds = time.perf_counter() - t1
     eval_avg, improved, rows = float("nan"), False, None
-    if (epoch + 1) % x.eval_interval == 0 or epoch == s.config.hyperparameters.epochs - 1:
+    last = epoch == s.config.hyperparameters.epochs - 1
+    if s.selection_set == "last":
+        # The kept epoch is the last: nothing to score until then (select_and_report does).
+        improved = last
+        if last:
+            run.best_epoch = epoch
+    elif (epoch + 1) % x.eval_interval == 0 or last:
         result = evaluate_model(model, s.dataset, s.selection, s.config, s.device, s.show, s.procs)
         row = results_row(epoch, result.metrics, s.config)
         if s.board is not None:
@@ -344,7 +371,16 @@ def select_and_report(s: Session, run: RunProgress, header: list[str]) -> TrainR
         run.best_epoch = s.config.hyperparameters.epochs - 1
         on_main(procs, lambda: save_checkpoints(model, s.run_dir, epoch=run.best_epoch))
     test_result = None
-    if s.selection_set == "validation" and len(s.dataset.test_indices):
+    if s.selection_set == "last" and len(s.selection):
+        test_result = evaluate_model(model, s.dataset, s.selection, s.config, s.device, s.show,
+                                     procs)
+        row = results_row(run.best_epoch, test_result.metrics, s.config)
+        run.results, run.best_avg = [row], row[-1]
+        # results.csv holds the one scored epoch (no test_results.csv: no epoch was chosen on
+        # another set, and a seed summary then calls it the test set's).
+        on_main(procs, lambda: write_results_csv(s.run_dir / "results.csv", header, [row]))
+        s.say(format_table(test_result.metrics, f"test set, the last epoch {run.best_epoch}"))
+    elif s.selection_set == "validation" and len(s.dataset.test_indices):
         best = on_main(procs, lambda: _best_weights(model, s.run_dir, s.device))
         model.load_state_dict({k: v.to(s.device) for k, v in best.items()})
         test_result = evaluate_model(model, s.dataset, s.dataset.test_indices, s.config, s.device,
@@ -365,5 +401,6 @@ def _best_weights(model: nn.Module, run_dir: Path, device: torch.device) -> dict
     return {k: v.cpu() for k, v in model.state_dict().items()}
 
 
-__all__ = ["Session", "TrainResult", "run_epoch", "save_run_files", "select_and_report", "set_up",
+__all__ = ["Session", "TrainResult", "run_epoch", "save_run_files", "select_and_report",
+           "selection_rule", "set_up",
            "train", "train_one_epoch"]

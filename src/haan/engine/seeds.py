@@ -300,7 +300,7 @@ def train_seeds(
     a torchrun launch every process calls this with the same arguments."""
     import torch
 
-    from haan.engine.loop import train
+    from haan.engine.loop import selection_rule, train
     from haan.runtime.distributed import SINGLE, on_main
 
     procs = procs or SINGLE
@@ -310,7 +310,9 @@ def train_seeds(
     made = fileio.missing_folders(exp_dir) if procs.main else []
     on_main(procs, lambda: fileio.output_folder(exp_dir))
     say = report if procs.main else (lambda message: None)
-    needs_test = len(dataset.val_indices) > 0 and len(dataset.test_indices) > 0
+    # test_results.csv is written where a validation split chose the epoch (selection_rule)
+    needs_test = (selection_rule(config, dataset)[1] == "validation"
+                  and len(dataset.test_indices) > 0)
     try:
         for i, seed in enumerate(seeds):
             run_dir = seed_folder(exp_dir, seed)

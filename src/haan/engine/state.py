@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from haan import fileio
 from haan.config import Config, flatten, with_defaults
+from haan.data.dataset_contract import RUN_CONTRACT_KEY, dataset_contract_json
 from haan.engine.board import BOARD_FOLDER, EVENT_FILES
 from haan.engine.checkpoints import (
     MANIFEST,
@@ -172,6 +173,8 @@ def run_metadata(config: Config, seed: int, device: torch.device, procs: Process
         "threads": torch.get_num_threads(), "world_size": procs.world_size,
         "haan_version": haan.__version__, "torch_version": torch.__version__,
         "numpy_version": np.__version__, "python_version": platform.python_version(),
+        # how the training features were made (haan.data.contract), null when unknown
+        RUN_CONTRACT_KEY: dataset_contract_json(config),
     }
 
 

@@ -98,7 +98,11 @@ def run_evaluation(
     report = report_json(result.metrics, dataset.fine_names, coarse=coarse,
                          coarse_names=dataset.coarse_names, fine_to_coarse=dataset.fine_to_coarse)
     fileio.write_json(paths["report"], report)
-    title = f"{config.dataset.name} test set ({len(dataset.test_indices)} videos)"
+    title = f"{config.dataset.name} test set ({len(result.indices)} videos)"
+    unscored = len(dataset.test_indices) - len(result.indices)
+    if unscored:
+        say(f"scored the {len(result.indices)} of {len(dataset.test_indices)} test videos that "
+            f"have segments; {unscored} have video-level labels only")
     if plots:
         from haan.viz.plots import ap_report_curves, plot_ap, save_figure
 
