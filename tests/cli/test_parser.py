@@ -13,13 +13,13 @@ import pytest
 from haan.cli import build_parser
 
 COMMANDS = [
-    "eval-detections",
+    "eval-detections", "diagnose",
     "data", "data info", "data convert", "data import", "data import activitynet",
     "data import labels",
     "data export-gt",
     "synth", "train", "evaluate",
     "plot", "plot training", "plot ap", "plot video",
-    "predict", "compare", "extract",
+    "predict", "report", "compare", "extract",
 ]
 I3D_OPTIONS = ["--fps", "--clip-frames", "--stride", "--streams", "--weights-rgb",
                "--weights-flow", "--random-weights", "--seed", "--batch-size"]

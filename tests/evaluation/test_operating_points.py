@@ -138,7 +138,7 @@ def random_detections(seed, videos=12, classes=4, gts=60, dets=400, tie_scores=F
 @pytest.mark.parametrize("tiou", [0.3, 0.5, 0.7])
 def test_matching_is_the_official_greedy_matching(seed, tiou):
     gv, gl, gs, pv, pl, psg, score = random_detections(seed)
-    got = match_detections(gv, gl, gs, pv, pl, psg, score, 4, tiou)
+    got = match_detections(gv, gl, gs, pv, pl, psg, score, tiou)
     want = plain_matching(gv, gl, gs, pv, pl, psg, score, tiou)
     assert got.sum() > 10
     np.testing.assert_array_equal(got, want)
@@ -150,7 +150,7 @@ def test_curve_by_hand():
     gt = np.array([[0.0, 10.0], [20.0, 30.0]])
     pred = np.array([[0.0, 10.0], [1.0, 10.0], [20.0, 29.0], [50.0, 60.0]])
     score = np.array([0.8, 0.9, 0.7, 0.6])  # input order is not rank order
-    is_tp = match_detections([0, 0], [0, 0], gt, [0] * 4, [0] * 4, pred, score, 1, 0.5)
+    is_tp = match_detections([0, 0], [0, 0], gt, [0] * 4, [0] * 4, pred, score, 0.5)
     np.testing.assert_array_equal(is_tp, [False, True, True, False])
     curve = operating_curve(score, is_tp, 2)
     np.testing.assert_array_equal(curve.threshold, [0.9, 0.8, 0.7, 0.6])

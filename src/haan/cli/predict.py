@@ -43,6 +43,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "for classes it does not list; null default: keep them)")
     p.add_argument("--srt", metavar="DIR",
                    help="write each video's detections as subtitles <id>.srt")
+    p.add_argument("--html", metavar="REPORT.html",
+                   help="also write the detections as one self-contained HTML page (haan "
+                        "report's): the video files among the inputs play in it, the ground "
+                        "truth of --annotations is drawn")
     video = p.add_argument_group("video files", "how video files are turned into features: by "
                                  "default the grid the run's dataset was extracted on")
     add_i3d_args(video, own_grid=False)
@@ -64,8 +68,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         args.inputs, args.out, run=args.run, models_dir=args.models_dir, config=args.config,
         overrides=args.overrides, clips_per_second=args.clips_per_second,
         durations=args.durations, annotations=args.annotations, scores_dir=args.scores_dir,
-        plot_dir=args.plot, srt_dir=args.srt, device=args.device, overwrite=args.overwrite,
-        thresholds=args.thresholds, ignore_contract=args.ignore_contract,
+        plot_dir=args.plot, srt_dir=args.srt, html=args.html, device=args.device,
+        overwrite=args.overwrite, thresholds=args.thresholds, ignore_contract=args.ignore_contract,
         progress=progress_bars(args),
         video_options=VideoOptions(args.fps, args.clip_frames, args.stride, args.streams,
                                    args.weights_rgb, args.weights_flow, args.random_weights,
@@ -77,8 +81,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
           f"{report.predictor.models_dir}" + (f" (epoch {epoch})" if epoch is not None else ""))
     if args.thresholds is not None:
         print(f"dropped {p.dropped} detections under their class's threshold in {args.thresholds}")
-    what = {"scores": "clip scores <id>.npy", "plots": "figures <id>.png",
-            "srt": "subtitles <id>.srt"}
+    what = {"scores": "clip scores <id>.npy in ", "plots": "figures <id>.png in ",
+            "srt": "subtitles <id>.srt in ", "html": "the report page "}
     print(f"wrote {report.out}"
-          + "".join(f"; {what[key]} in {folder}" for key, folder in report.written.items()))
+          + "".join(f"; {what[key]}{path}" for key, path in report.written.items()))
     return 0

@@ -261,6 +261,29 @@ def evaluate_detections(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: 
                             mAP=mAP, average_mAP=float(mAP.mean()))
 
 
+def detection_true_positives(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
+                             pred_video: np.ndarray, pred_label: np.ndarray,
+                             pred_segment: np.ndarray, pred_score: np.ndarray,
+                             tiou_thresholds) -> np.ndarray:
+    """Each detection true (matched) or false positive at each tIoU threshold, as
+    `evaluate_detections` counts it: (M, P) bool in the input order. Arguments as there; each
+    class is matched on its own, keeping the input order inside the class (the ties rule)."""
+    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)   # (M,)
+    gt_label, pred_label = _as_int("gt_label", gt_label), _as_int("pred_label", pred_label)
+    gt_video, pred_video = _as_int("gt_video", gt_video), _as_int("pred_video", pred_video)
+    gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
+    pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
+    pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
+    tp = np.zeros((len(thr), len(pred_label)), dtype=bool)            # (M, P)
+    for c in np.unique(pred_label).tolist():  # independent classes, each one vectorized
+        p = np.flatnonzero(pred_label == c)                           # input order kept
+        g = np.flatnonzero(gt_label == c)
+        rank, ranked = true_positives(gt_video[g], gt_segment[g], pred_video[p],
+                                      pred_segment[p], pred_score[p], thr)
+        tp[:, p[rank]] = ranked
+    return tp
+
+
 def coarse_detection_metrics(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
                              pred_video: np.ndarray, pred_label: np.ndarray,
                              pred_segment: np.ndarray, pred_score: np.ndarray,

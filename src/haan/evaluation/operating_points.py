@@ -2,8 +2,8 @@
 
 Detections are matched to ground truth at one tIoU exactly as ActivityNet's `eval_detection.py`
 does (per class, greedy by score, each ground truth taken by at most one detection:
-`haan.evaluation.metrics.true_positives`). Keeping the detections with `score >= s` keeps a prefix
-of each class's ranking, so the true positives at any threshold s are those of the full matching
+`haan.evaluation.metrics.detection_true_positives`). Keeping the detections with `score >= s`
+keeps a prefix of each class's ranking, so the true positives at any threshold s are those of the full matching
 with `score >= s`; one matching gives the whole precision / recall / F1 curve.
 
 At a threshold s, with D(s) detections kept, TP(s) of them true positives and G ground truths:
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from haan.evaluation.metrics import _tiou, true_positives
+from haan.evaluation.metrics import _tiou, detection_true_positives
 
 # ActivityNet's proposal protocol: np.linspace(0.5, 0.95, 10) exactly, 100 proposals per video.
 PROPOSAL_TIOU_THRESHOLDS: np.ndarray = np.linspace(0.5, 0.95, 10)
@@ -81,34 +81,16 @@ def _ratios(tp: np.ndarray, det: np.ndarray, gt: np.ndarray
 
 def match_detections(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
                      pred_video: np.ndarray, pred_label: np.ndarray, pred_segment: np.ndarray,
-                     pred_score: np.ndarray, num_classes: int, tiou: float) -> np.ndarray:
+                     pred_score: np.ndarray, tiou: float) -> np.ndarray:
     """Which detections are true positives at `tiou`: (P,) bool, in input order.
 
-    gt_video (N,) int, gt_label (N,) int in [0, C), gt_segment (N, 2); pred_video (P,) int,
-    pred_label (P,) int in [0, C), pred_segment (P, 2), pred_score (P,). Per class, the input
-    order decides ties as in the official evaluator (see `metrics.average_precision`).
+    gt_video (N,) int, gt_label (N,) int, gt_segment (N, 2); pred_video (P,) int, pred_label (P,)
+    int, pred_segment (P, 2), pred_score (P,). The very matching `evaluate_detections` scores
+    (`metrics.detection_true_positives`): per class, the input order decides ties as in the
+    official evaluator.
     """
-    gt_label = np.asarray(gt_label, dtype=np.int64).reshape(-1)
-    pred_label = np.asarray(pred_label, dtype=np.int64).reshape(-1)
-    gt_video, pred_video = np.asarray(gt_video).reshape(-1), np.asarray(pred_video).reshape(-1)
-    gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
-    pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
-    pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
-    # Group by class, keeping the input order inside each class (the official per-class frames).
-    gt_by_class = np.argsort(gt_label, kind="stable")
-    pred_by_class = np.argsort(pred_label, kind="stable")
-    gt_end = np.cumsum(np.bincount(gt_label, minlength=num_classes)).tolist()      # (C,)
-    pred_end = np.cumsum(np.bincount(pred_label, minlength=num_classes)).tolist()  # (C,)
-    is_tp = np.zeros(len(pred_label), dtype=bool)                                  # (P,)
-    for c in range(num_classes):  # independent classes, each one vectorized
-        g = gt_by_class[(gt_end[c - 1] if c else 0):gt_end[c]]
-        p = pred_by_class[(pred_end[c - 1] if c else 0):pred_end[c]]
-        if len(g) == 0 or len(p) == 0:
-            continue
-        rank, tp = true_positives(gt_video[g], gt_segment[g], pred_video[p], pred_segment[p],
-                                  pred_score[p], [tiou])
-        is_tp[p[rank]] = tp[0]
-    return is_tp
+    return detection_true_positives(gt_video, gt_label, gt_segment, pred_video, pred_label,
+                                    pred_segment, pred_score, [tiou])[0]
 
 
 def operating_curve(score: np.ndarray, is_tp: np.ndarray, num_ground_truths: int) -> OperatingCurve:

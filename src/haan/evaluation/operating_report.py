@@ -86,7 +86,7 @@ def _matched(gt: GroundTruth, pred: Predictions, class_names: Sequence[str], tio
     c = len(class_names)
     is_tp = match_detections(gt.video[keep_gt], gt_label[keep_gt], gt.segment[keep_gt],
                              pred_video[keep], pred_label[keep], pred.segment[keep],
-                             pred.score[keep], c, tiou)
+                             pred.score[keep], tiou)
     return _Matched(pred_label[keep], pred.score[keep], is_tp,
                     np.bincount(gt_label[keep_gt], minlength=c))
 

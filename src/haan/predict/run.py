@@ -43,7 +43,7 @@ class PredictReport:
     predictor: Predictor
     prediction: Prediction
     out: Path
-    written: dict[str, Path]  # "scores", "plots", "srt" -> folder, for those written
+    written: dict[str, Path]  # "scores", "plots", "srt" -> folder, "html" -> file, if written
 
 
 def _figure_classes(config: Config) -> tuple[list[str], list[str], np.ndarray]:
@@ -157,10 +157,9 @@ def run_prediction(
     overrides: Sequence[str] = (), clips_per_second: float | None = None,
     durations: str | Path | None = None, annotations: str | Path | None = None,
     scores_dir: str | Path | None = None, plot_dir: str | Path | None = None,
-    srt_dir: str | Path | None = None, video_options: VideoOptions = VideoOptions(),
-    device: str = "auto", overwrite: bool = False, progress: bool = False,
-    thresholds: str | Path | None = None,
-    ignore_contract: bool = False,
+    srt_dir: str | Path | None = None, html: str | Path | None = None,
+    video_options: VideoOptions = VideoOptions(), device: str = "auto", overwrite: bool = False,
+    progress: bool = False, thresholds: str | Path | None = None, ignore_contract: bool = False,
 ) -> PredictReport:
     """`haan predict`: detections of every input video into `out` (ActivityNet results JSON,
     class names as labels), and per video `<id>.npy` (T, C) scores in `scores_dir`, `<id>.png`
@@ -174,7 +173,11 @@ def run_prediction(
     threshold (the file's default for classes it does not list; null: keep them) are dropped
     everywhere (detections file, summaries, subtitles, figures), and the output JSON records it
     under "thresholds" ({"file", "tiou", "subset", "thresholds", "default", "dropped"}). A class
-    of the file the model does not have is an error."""
+    of the file the model does not have is an error.
+
+    `html`: also the report page of the detections (`haan.viz.report`), with the video files
+    among the inputs and the ground truth of `annotations` drawn (not evaluated: it may hold
+    other videos)."""
     if not inputs:
         raise InputError("no input given (feature files, folders, stores or video files)")
     if durations is not None and annotations is not None:
@@ -182,6 +185,8 @@ def run_prediction(
     out = Path(out)
     if out.suffix.lower() != ".json":
         raise InputError(f"{out}: the detections file must be a .json file")
+    if html is not None and Path(html).suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"{html}: --html must name an .html file")
     predictor = load_predictor(run, models_dir, config, overrides, device)
     cfg = predictor.config
     chosen = read_thresholds(thresholds) if thresholds is not None else None
@@ -193,6 +198,8 @@ def run_prediction(
     folders = {key: Path(d) for key, d in (("scores", scores_dir), ("plots", plot_dir),
                                            ("srt", srt_dir)) if d is not None}
     _output_folders(out, given.names, folders, overwrite)
+    if html is not None and not overwrite:
+        fileio.refuse_to_replace([html])
 
     videos, rates = given.videos, given.rates
     if given.extract is not None:
@@ -211,7 +218,26 @@ def run_prediction(
         results["thresholds"] = {"file": str(thresholds), **chosen.to_dict(),
                                  "dropped": prediction.dropped}
     fileio.write_json(out, results, indent=None)
-    return PredictReport(predictor, prediction, out, folders)
+    written = dict(folders)
+    if html is not None:
+        written["html"] = _write_html(out, Path(html), inputs, annotations, durations, gt)
+    return PredictReport(predictor, prediction, out, written)
+
+
+def _write_html(out: Path, html: Path, inputs: Sequence[str | Path],
+                annotations: str | Path | None, durations: str | Path | None,
+                gt: GroundTruthFile | None) -> Path:
+    """The report page of the detections just written: the video files among the inputs play in
+    it; `annotations`' ground truth is drawn, not evaluated."""
+    from haan.viz.report import ReportOptions, write_report
+
+    videos = {Path(p).stem: Path(p) for p in inputs if is_video_file(p)}
+    seconds = read_durations(durations) if durations is not None else (
+        gt.durations if gt is not None else {})
+    write_report(out, html, ReportOptions(ground_truth=annotations, video_files=videos,
+                                          durations=seconds, evaluate=False),
+                 overwrite=True)  # refused above, before any work, unless --overwrite
+    return html
 
 
 # ----------------------------------------------------------------------------------------------
