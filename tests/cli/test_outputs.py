@@ -30,6 +30,8 @@ def test_every_command_creates_the_parents_of_its_output_file(tiny_dataset, tmp_
         "figs/t/x.png": ["plot", "training", run, "--out", "figs/t/x.png"],
         "figs/v/x.png": ["plot", "video", "--run", run, "--features", "v0.npy",
                          "--clips-per-second", "1.5", "--out", "figs/v/x.png", "--quiet"],
+        "html/a/report.html": ["report", "--predictions", "det/a/b.json", "--ground-truth",
+                               "gt/test/gt.json", "--out", "html/a/report.html"],
     }
     for out, argv in commands.items():
         assert main(argv) == 0, argv
