@@ -27,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from haan.errors import InputError
+from haan.errors import InputError, unknown
 
 BUILTIN_DIR = Path(__file__).with_name("configs")
 # Built-in config names; the paper's `--dataset` names map to the same files.
@@ -264,10 +264,10 @@ def apply_overrides(
     for text in overrides:
         section, key, value = parse_override(text)
         if section not in SECTION_TYPES:
-            raise InputError(f"--set {text}: unknown section [{section}]")
+            raise unknown(f"--set {text}: unknown section [{section}]", section, SECTION_TYPES)
         hints = typing.get_type_hints(SECTION_TYPES[section])
         if key not in hints:
-            raise InputError(f"--set {text}: unknown key '{key}' in [{section}]")
+            raise unknown(f"--set {text}: unknown key '{key}' in [{section}]", key, hints)
         if hints[key] is str and not isinstance(value, str):
             # A string setting takes the text as written: `dataset.name=2022` is the name "2022".
             value = text.split("=", 1)[1].strip()
@@ -281,7 +281,7 @@ def apply_overrides(
 def config_from_dict(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     for name in raw:
         if name not in SECTION_TYPES:
-            raise InputError(f"{source}: unknown section [{name}]")
+            raise unknown(f"{source}: unknown section [{name}]", name, SECTION_TYPES)
     sections: dict[str, Any] = {}
     for name, cls in SECTION_TYPES.items():
         if name not in raw:
@@ -307,7 +307,7 @@ def _section_from_table(cls: type, name: str, table: Mapping[str, Any], source: 
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in table:
         if key not in fields:
-            raise InputError(f"{source}: unknown key '{key}' in [{name}]")
+            raise unknown(f"{source}: unknown key '{key}' in [{name}]", key, fields)
     values = {}
     for key, f in fields.items():
         if key not in table:

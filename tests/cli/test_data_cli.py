@@ -194,7 +194,8 @@ CASES = {
                               "classes used ({d}/fine_to_coarse_mappings.json maps fine ids up "
                               "to 3)"),
     "unknown key": (lambda d: None, ["--set", "stats.num_classes=2"],
-                    "--set stats.num_classes=2: unknown key 'num_classes' in [stats]"),
+                    "--set stats.num_classes=2: unknown key 'num_classes' in [stats]; did you "
+                    "mean 'num_fine_classes'?"),
 }
 
 

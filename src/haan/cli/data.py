@@ -21,16 +21,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     q = data_sub.add_parser("convert",
                             help="write a memory-mappable feature store and a config for it")
     add_config_args(q)
-    q.add_argument("--out", required=True, metavar="DIR")
-    q.add_argument("--dtype", choices=["float16", "float32"], default="float32")
+    q.add_argument("--out", required=True, metavar="DIR",
+                   help="the folder the store (features/) and its config.toml go into (created "
+                        "with its parents)")
+    q.add_argument("--dtype", choices=["float16", "float32"], default="float32",
+                   help="how the store holds the features: float16 halves its size (default: "
+                        "float32)")
     q.add_argument("--overwrite", action="store_true",
                    help="replace the files of an earlier store and config in DIR")
     q.set_defaults(handler=_cmd_data_convert)
     _add_import_commands(data_sub)
     q = data_sub.add_parser("export-gt", help="the dataset's ground truth as ActivityNet JSON")
     add_config_args(q)
-    q.add_argument("--subset", choices=["test", "train", "all"], default="test")
-    q.add_argument("--out", required=True, metavar="GT.json")
+    q.add_argument("--subset", choices=["test", "train", "all"], default="test",
+                   help="which videos' ground truth (default: test)")
+    q.add_argument("--out", required=True, metavar="GT.json",
+                   help="the ActivityNet-style JSON file to write (missing folders are created)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing GT.json")
     q.set_defaults(handler=_cmd_data_export_gt)
     _add_synth_command(sub)
@@ -42,11 +48,17 @@ def _add_import_commands(data_sub: argparse._SubParsersAction) -> None:
     import_sub = q.add_subparsers(dest="import_format", required=True, metavar="FORMAT")
     r = import_sub.add_parser(
         "activitynet", help="an ActivityNet-style annotation JSON plus one feature file per video")
-    r.add_argument("--annotations", required=True, metavar="GT.json")
+    r.add_argument("--annotations", required=True, metavar="GT.json",
+                   help="ActivityNet-style annotations: {\"database\": {id: {\"subset\", "
+                        "\"annotations\": [{\"segment\", \"label\"}], \"duration\"}}}, "
+                        "optionally a \"taxonomy\"")
     r.add_argument("--features", required=True, metavar="DIR",
                    help="<id>.npy (T, D) or <id>.csv (a row per clip) per video, v_ prefix or not")
-    r.add_argument("--train-subset", default="training")
-    r.add_argument("--test-subset", default="validation")
+    r.add_argument("--train-subset", default="training",
+                   help="the annotations' subset that trains (default: training)")
+    r.add_argument("--test-subset", default="validation",
+                   help="the subset that tests, as THUMOS14's validation/test convention "
+                        "(default: validation)")
     r.add_argument("--hierarchy", default="taxonomy",
                    metavar="taxonomy|taxonomy:DEPTH|MAPPING.json|flat|single",
                    help="coarse class of each label (default: its parent in the file's taxonomy)")
@@ -73,7 +85,9 @@ def _add_import_commands(data_sub: argparse._SubParsersAction) -> None:
 
 def _add_import_options(r: argparse.ArgumentParser) -> None:
     """The options every import shares: the clip grid, D, the template, --set, --out."""
-    r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--out", required=True, metavar="DIR",
+                   help="the folder the haan dataset (the paper's files, a feature store and "
+                        "config.toml) goes into (created with its parents)")
     grid = r.add_mutually_exclusive_group()
     grid.add_argument("--clips-per-second", type=float, default=None, metavar="R",
                       help="the clip grid, e.g. 25 fps / 16 frames = 1.5625")
@@ -83,7 +97,7 @@ def _add_import_options(r: argparse.ArgumentParser) -> None:
                    help="values per clip (default: the first feature file's)")
     r.add_argument("--template", choices=["fine_gym", "fine_action"], default="fine_gym",
                    help="[hyperparameters] and [evaluation] of the written config (size-bound "
-                        "settings fitted to the data)")
+                        "settings fitted to the data; default: fine_gym)")
     add_overrides_arg(r, help="override a value of the written config")
     r.add_argument("--overwrite", action="store_true",
                    help="replace the files of an earlier dataset in DIR")
@@ -91,10 +105,13 @@ def _add_import_options(r: argparse.ArgumentParser) -> None:
 
 def _add_synth_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="generate a synthetic hierarchical dataset and its config")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the folder the dataset's files and config.toml go into (created with "
+                        "its parents)")
     p.add_argument("--preset", choices=["tiny", "small", "finegym-like", "fineaction-like"],
-                   default="small")
-    p.add_argument("--seed", type=int, default=0)
+                   default="small", help="the dataset's size and shape (default: small)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the generated features and labels (default: 0)")
     p.add_argument("--num-videos", type=int, default=None, metavar="N",
                    help="scale the preset to N videos (the same fraction training)")
     p.add_argument("--overwrite", action="store_true",

@@ -31,7 +31,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "(tIoU 0.5) or ActivityNet (tIoU 0.5:0.95)")
     p.add_argument("--operating-tiou", type=float, default=0.5, metavar="T",
                    help="the tIoU of the operating points (precision, recall, F1 against the "
-                        "score threshold) and of --choose-thresholds")
+                        "score threshold) and of --choose-thresholds (default: 0.5)")
     p.add_argument("--choose-thresholds", default=None, metavar="FILE.json",
                    help="also write the best-F1 score threshold of each class (on this subset) "
                         "to FILE.json, for haan predict --thresholds")

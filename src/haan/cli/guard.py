@@ -1,6 +1,7 @@
 """How a command ends, whatever it does: `run_guarded` turns DataWarnings into `warning:` lines,
-an InputError into one `error:` line and exit status 2, Ctrl-C into status 130, and a reader that
-closed stdout early into a quiet exit.
+an InputError into one `error:` line and exit status 2, Ctrl-C into status 130 (and, on a second
+line, what the interrupted command advises: a training run says the command that resumes it),
+and a reader that closed stdout early into a quiet exit.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ def run_guarded(action: Callable[[], object], prog: str = "haan") -> int:
     except BrokenPipeError:
         _silence_stdout()
         return BROKEN_PIPE_STATUS
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"{prog}: interrupted", file=sys.stderr)
+        if str(exc):  # what to do next, from the command that was interrupted
+            print(f"{prog}: {exc}", file=sys.stderr)
         return 130
     finally:
         warnings.showwarning = _default_showwarning

@@ -20,7 +20,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "feature store, or a video file (.mp4, .mkv, .mov, .avi, .webm, ...: "
                         "extracted first)")
     add_model_args(p)
-    p.add_argument("--out", required=True, metavar="DETECTIONS.json")
+    p.add_argument("--out", required=True, metavar="DETECTIONS.json",
+                   help="the detections, ActivityNet results JSON (missing folders are created)")
     p.add_argument("--clips-per-second", type=float, default=None, metavar="R",
                    help="clip rate of the feature inputs (e.g. 25 fps / 16 frames = 1.5625); "
                         "used even where a clip-grid file <id>.json disagrees (a warning), and "
