@@ -111,7 +111,8 @@ def test_unknown_key_names_it_and_the_file(tmp_path):
     path = edited(tmp_path, "batch_size = 2", "batch_size = 2\nbatch_sise = 4")
     with pytest.raises(InputError) as err:
         load_config(path)
-    assert str(err.value) == f"{path}: unknown key 'batch_sise' in [hyperparameters]"
+    assert str(err.value) == (f"{path}: unknown key 'batch_sise' in [hyperparameters]; did you "
+                              "mean 'batch_size'?")
 
 
 def test_missing_key_and_section(tmp_path):
@@ -235,7 +236,10 @@ def test_overrides_are_typed():
     ("epochs=3", "--set epochs=3: expected section.key=value"),
     ("optimizer.lr=3", "--set optimizer.lr=3: unknown section [optimizer]"),
     ("hyperparameters.epoch=3", "--set hyperparameters.epoch=3: unknown key 'epoch' in "
-                                "[hyperparameters]"),
+                                "[hyperparameters]; did you mean 'epochs'?"),
+    ("hyperparameter.epochs=3", "--set hyperparameter.epochs=3: unknown section "
+                                "[hyperparameter]; did you mean 'hyperparameters'?"),
+    ("haan.zzz=3", "--set haan.zzz=3: unknown key 'zzz' in [haan]"),
     ("hyperparameters.epochs=ten", "builtin:fine_gym: [hyperparameters] epochs: expected an "
                                    "integer, got 'ten'"),
     ("hyperparameters.learning_rate=-1", "builtin:fine_gym: [hyperparameters] learning_rate: "

@@ -58,10 +58,22 @@ def test_an_os_error_while_writing_is_one_line_naming_the_path_and_cause(tmp_pat
     assert not target.exists() and _leftovers(tmp_path) == []
 
 
-def test_writing_into_a_missing_folder_a_file_or_onto_a_folder_is_an_error(tmp_path):
+def test_a_write_creates_missing_parent_folders_and_removes_them_when_it_fails(tmp_path):
+    fileio.write_text(tmp_path / "a" / "b" / "c.txt", "x")
+    assert (tmp_path / "a" / "b" / "c.txt").read_text() == "x"
+    assert fileio.missing_folders(tmp_path / "p" / "q") == [tmp_path / "p" / "q", tmp_path / "p"]
+    with pytest.raises(RuntimeError):
+        with fileio.atomic_write(tmp_path / "p" / "q" / "r.txt") as f:
+            f.write("half")
+            raise RuntimeError("the writer failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]  # p/q created and taken back
+    (tmp_path / "a" / "keep").mkdir()
+    fileio.remove_empty_folders([tmp_path / "a" / "keep", tmp_path / "a"])
+    assert not (tmp_path / "a" / "keep").exists() and (tmp_path / "a" / "b" / "c.txt").is_file()
+
+
+def test_writing_under_a_file_or_onto_a_folder_is_an_error(tmp_path):
     (tmp_path / "file").write_text("")
-    with pytest.raises(InputError, match="its folder does not exist"):
-        fileio.write_text(tmp_path / "missing" / "a.txt", "x")
     with pytest.raises(InputError, match="a parent of it is not a folder"):
         fileio.write_text(tmp_path / "file" / "a.txt", "x")
     (tmp_path / "dir").mkdir()

@@ -27,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from haan.errors import InputError
+from haan.errors import InputError, unknown
 
 BUILTIN_DIR = Path(__file__).with_name("configs")
 # Built-in config names; the paper's `--dataset` names map to the same files.
@@ -115,6 +115,11 @@ class HaanSection:
     kmeans_inertia_tol: float = 1e-4
     # Evaluate on the held-out set after every this many epochs (the paper: every epoch).
     eval_interval: int = 1
+    # Which epoch's checkpoints a run keeps: "best" (the best avg.mAP on the held-out videos with
+    # segments: the validation split, else the test set as the paper) or "last" (the last epoch,
+    # no per-epoch scoring: for datasets whose only segments are the test set's, e.g. `haan data
+    # import labels`; the test set is scored once, after training).
+    select_epoch: str = "best"
     # Save a resumable training state (model, optimizer, pseudo labels, RNG) after every epoch.
     save_training_state: bool = True
     # Dropout masks: "fast" draws 16-bit uniforms in bulk from the seeded torch generator, ~4x
@@ -259,10 +264,10 @@ def apply_overrides(
     for text in overrides:
         section, key, value = parse_override(text)
         if section not in SECTION_TYPES:
-            raise InputError(f"--set {text}: unknown section [{section}]")
+            raise unknown(f"--set {text}: unknown section [{section}]", section, SECTION_TYPES)
         hints = typing.get_type_hints(SECTION_TYPES[section])
         if key not in hints:
-            raise InputError(f"--set {text}: unknown key '{key}' in [{section}]")
+            raise unknown(f"--set {text}: unknown key '{key}' in [{section}]", key, hints)
         if hints[key] is str and not isinstance(value, str):
             # A string setting takes the text as written: `dataset.name=2022` is the name "2022".
             value = text.split("=", 1)[1].strip()
@@ -276,7 +281,7 @@ def apply_overrides(
 def config_from_dict(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     for name in raw:
         if name not in SECTION_TYPES:
-            raise InputError(f"{source}: unknown section [{name}]")
+            raise unknown(f"{source}: unknown section [{name}]", name, SECTION_TYPES)
     sections: dict[str, Any] = {}
     for name, cls in SECTION_TYPES.items():
         if name not in raw:
@@ -302,7 +307,7 @@ def _section_from_table(cls: type, name: str, table: Mapping[str, Any], source: 
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in table:
         if key not in fields:
-            raise InputError(f"{source}: unknown key '{key}' in [{name}]")
+            raise unknown(f"{source}: unknown key '{key}' in [{name}]", key, fields)
     values = {}
     for key, f in fields.items():
         if key not in table:
@@ -406,6 +411,8 @@ def _validate(c: Config) -> None:
     check(x.kmeans_inertia_tol >= 0, "haan", "kmeans_inertia_tol", "a number >= 0",
           x.kmeans_inertia_tol)
     check(x.eval_interval >= 1, "haan", "eval_interval", "an integer >= 1", x.eval_interval)
+    check(x.select_epoch in ("best", "last"), "haan", "select_epoch", '"best" or "last"',
+          x.select_epoch)
     check(x.dropout_masks in ("torch", "fast"), "haan", "dropout_masks", '"torch" or "fast"',
           x.dropout_masks)
     check(x.precision in ("fp32", "bf16"), "haan", "precision", '"fp32" or "bf16"', x.precision)

@@ -1,6 +1,8 @@
 """The one file layer: every file haan writes goes through here, and JSON is read here.
 
-A write goes to a temporary file in the target's folder (`.<name>.<random>.haan-tmp`), gets the
+A write creates the target's missing parent folders (one rule for every output path: `--out
+figs/x.png` works as `--plot DIR` does; on a failed write the folders it created are removed
+again), then goes to a temporary file in the target's folder (`.<name>.<random>.haan-tmp`), gets the
 permissions a newly created file gets (0666 minus the umask: 0644 under umask 022) and is renamed
 over the target. On any failure the temporary file is removed and an OSError becomes one
 `InputError` line naming the path and the cause (no space left, file too large, permission
@@ -76,6 +78,26 @@ def output_folder(path: str | Path) -> Path:
     return folder
 
 
+def missing_folders(path: str | Path) -> list[Path]:
+    """The folders among `path` and its parents that do not exist yet, deepest first: what
+    creating `path` with its parents would make (and what `remove_empty_folders` takes back)."""
+    missing = []
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def remove_empty_folders(folders: Sequence[str | Path]) -> None:
+    """Remove each of `folders` (deepest first) that is empty; anything with a file in it stays."""
+    for folder in folders:
+        try:
+            Path(folder).rmdir()
+        except OSError:
+            pass  # not empty, or already gone: it is not ours to remove
+
+
 def remove_stale_temporaries(folder: str | Path) -> int:
     """Remove the temporary files an interrupted write left in `folder`; how many were removed."""
     removed = 0
@@ -110,12 +132,14 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO]:
         raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
     if target.is_dir():
         raise InputError(f"{target}: cannot write the file (it is a folder)")
+    created = missing_folders(target.parent)
     try:
+        if created:
+            target.parent.mkdir(parents=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
     except OSError as exc:
-        cause = ("its folder does not exist" if exc.errno == errno.ENOENT
-                 else describe_os_error(exc))
-        raise InputError(f"{target}: cannot write the file ({cause})") from None
+        remove_empty_folders(created)
+        raise InputError(f"{target}: cannot write the file ({describe_os_error(exc)})") from None
     try:
         text = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **text) as handle:
@@ -124,9 +148,11 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO]:
         os.replace(tmp, target)
     except OSError as exc:
         _unlink_quietly(tmp)
+        remove_empty_folders(created)
         raise InputError(f"{target}: cannot write the file ({describe_os_error(exc)})") from None
     except BaseException:
         _unlink_quietly(tmp)
+        remove_empty_folders(created)
         raise
 
 
@@ -256,7 +282,7 @@ def read_numeric_csv(path: str | Path) -> tuple[list[str], Any]:
 
 __all__ = [
     "FILE_MODE", "TMP_SUFFIX", "atomic_write", "csv_text", "describe_os_error", "json_ready",
-    "output_folder", "read_json", "read_numeric_csv", "refuse_to_replace",
-    "remove_stale_temporaries", "save_torch", "write_bytes", "write_csv", "write_json",
-    "write_npy", "write_text",
+    "missing_folders", "output_folder", "read_json", "read_numeric_csv", "refuse_to_replace",
+    "remove_empty_folders", "remove_stale_temporaries", "save_torch", "write_bytes", "write_csv",
+    "write_json", "write_npy", "write_text",
 ]

@@ -194,7 +194,8 @@ CASES = {
                               "classes used ({d}/fine_to_coarse_mappings.json maps fine ids up "
                               "to 3)"),
     "unknown key": (lambda d: None, ["--set", "stats.num_classes=2"],
-                    "--set stats.num_classes=2: unknown key 'num_classes' in [stats]"),
+                    "--set stats.num_classes=2: unknown key 'num_classes' in [stats]; did you "
+                    "mean 'num_fine_classes'?"),
 }
 
 
@@ -326,7 +327,14 @@ def test_import_then_export_then_eval_detections(tmp_path, capsys):
     clips = sum(len(x) for name, x in src["arrays"].items()
                 if database[name]["subset"] != "testing")
     config = out / "config.toml"
-    assert stdout.splitlines() == [
+    lines = stdout.splitlines()
+    fitted = lines.index("settings fitted to the data (--set overrides them):")
+    assert lines[fitted + 1:fitted + 3] == [
+        "  feature_size = 6: the features' D",
+        "  encoded_feature_size = 6: the template's 2048 cut to D = 6 (a wider encoder on 6-d "
+        "features only adds parameters)"]
+    assert lines[-2] == "feature contract: unknown: the clip-grid files record none"
+    assert lines[:fitted] + lines[-1:] == [
         "clip grid: --clips-per-second 1.5625 for all 10 videos",
         "videos: 6 training (subset 'training'), 4 test (subset 'validation'); left out: 2 videos "
         "of subset 'testing'",

@@ -178,11 +178,13 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, gt, pred, extra, m
     assert message in err
 
 
-def test_output_into_a_missing_folder_is_an_error(tmp_path, capsys):
-    status, _, err = run(["eval-detections", "--ground-truth", write(tmp_path / "gt.json", GOOD_GT),
-                          "--predictions", write(tmp_path / "p.json", GOOD_PRED),
-                          "--output", str(tmp_path / "no" / "r.json")], capsys)
-    assert status == 2 and "folder" in err and len(err.splitlines()) == 1
+def test_output_into_a_missing_folder_creates_it_and_under_a_file_is_an_error(tmp_path, capsys):
+    args = ["eval-detections", "--ground-truth", write(tmp_path / "gt.json", GOOD_GT),
+            "--predictions", write(tmp_path / "p.json", GOOD_PRED), "--output"]
+    status, _, err = run([*args, str(tmp_path / "no" / "r.json")], capsys)
+    assert status == 0 and (tmp_path / "no" / "r.json").is_file()
+    status, _, err = run([*args, str(tmp_path / "gt.json" / "r.json")], capsys)
+    assert status == 2 and "not a folder" in err and len(err.splitlines()) == 1
 
 
 # ----------------------------------------------------------------------------------------------

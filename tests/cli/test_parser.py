@@ -13,12 +13,13 @@ import pytest
 from haan.cli import build_parser
 
 COMMANDS = [
-    "eval-detections",
+    "eval-detections", "diagnose",
     "data", "data info", "data convert", "data import", "data import activitynet",
+    "data import labels",
     "data export-gt",
     "synth", "train", "evaluate",
     "plot", "plot training", "plot ap", "plot video",
-    "predict", "compare", "extract", "classify",
+    "predict", "report", "compare", "extract", "classify",
 ]
 I3D_OPTIONS = ["--fps", "--clip-frames", "--stride", "--streams", "--weights-rgb",
                "--weights-flow", "--random-weights", "--seed", "--batch-size", "--precision"]
@@ -99,3 +100,41 @@ def test_extract_has_a_grid_of_its_own_and_predict_takes_the_runs():
     rest = ["weights_rgb", "weights_flow", "random_weights", "seed", "batch_size", "precision"]
     assert [extract[d] for d in rest] == [predict[d] for d in rest] == [None, None, False, 0, 8,
                                                                         "auto"]
+
+
+def options(parser: argparse.ArgumentParser,
+            path: str = "") -> Iterator[tuple[str, argparse.Action]]:
+    """Every option of every command (not -h, not --version), with its command's path."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from options(child, f"{path} {name}".strip())
+        elif action.option_strings and not isinstance(action, (argparse._HelpAction,
+                                                               argparse._VersionAction)):
+            yield path, action
+
+
+def test_every_option_has_help_that_shows_its_default():
+    """A default worth knowing (anything but None, False or an empty list) is in the help text,
+    as `(default: ...)`; an option without a value of its own says what it does."""
+    missing = []
+    for path, action in options(build_parser()):
+        flag = f"haan {path} {action.option_strings[0]}"
+        text = action.help or ""
+        if not text.strip() or text == argparse.SUPPRESS:
+            missing.append(f"{flag}: no help")
+        elif action.default not in (None, False, []) and "default" not in text:
+            missing.append(f"{flag}: default {action.default!r} not shown")
+    assert not missing, "\n".join(missing)
+    assert len(list(options(build_parser()))) > 100  # the walk reached every command
+
+
+@pytest.mark.parametrize("path,flag,shown", [
+    ("train", "--output-dir", "(default: output)"),
+    ("predict", "--fps", "(default: the run's dataset's grid)"),
+    ("extract", "--fps", "(default: 24.0)"),
+    ("data import activitynet", "--train-subset", "(default: training)"),
+])
+def test_help_shows_defaults(path, flag, shown):
+    help_text = " ".join(command(path).format_help().split())
+    assert shown in help_text

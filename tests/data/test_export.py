@@ -139,7 +139,8 @@ def test_class_names_file_is_checked(tiny_dataset, tmp_path):
 
 
 def test_export_path_problems_are_one_line(tiny_dataset, tmp_path):
+    (tmp_path / "file").write_text("")
     with pytest.raises(InputError) as err:
-        export_ground_truth(load_config(tiny_dataset), tmp_path / "no" / "gt.json")
-    assert str(err.value) == (f"{tmp_path / 'no' / 'gt.json'}: cannot write the file (its folder "
-                              "does not exist)")
+        export_ground_truth(load_config(tiny_dataset), tmp_path / "file" / "gt.json")
+    assert str(err.value) == (f"{tmp_path / 'file' / 'gt.json'}: cannot write the file (a parent "
+                              "of it is not a folder)")

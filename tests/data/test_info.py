@@ -59,6 +59,7 @@ def test_figures_against_plain_counts(tiny_dataset):
         "fine_classes_without_test_instances": fine_test.count(0),
         "fine_classes_per_coarse_class": per_class,
         "max_clips_per_video": max(lengths), "features_checked_finite": True,
+        "num_videos_labels_only": 0, "feature_contract": None,
     }
 
 
@@ -67,12 +68,14 @@ def test_table(tiny_dataset):
     lines = format_info(info).splitlines()
     assert [line.split("  ")[0] for line in lines] == [
         "dataset", "videos", "instances", "classes", "instances per fine class (train)", "clips",
-        "clips per video", "instances per video", "instance duration (s)", "features"]
+        "clips per video", "instances per video", "instance duration (s)", "features",
+        "feature contract"]
     width = len("instances per fine class (train)") + 2
     assert lines[1] == "videos".ljust(width) + "24 (18 training, of which 0 validation; 6 test)"
     fine = np.array(info["instances_per_fine_class_train"])
     assert lines[4][width:] == (f"min {fine.min()}, median {np.median(fine):.0f}, "
                                 f"max {fine.max()}; 0 classes without any")
+    assert lines[10][width:].startswith("unknown (the features were not made by haan extract")
     c = info["clips_per_video"]
     assert lines[6][width:] == (f"min {c['min']:.0f}, p5 {c['p5']:.0f}, p50 {c['p50']:.0f}, "
                                 f"p95 {c['p95']:.0f}, max {c['max']:.0f} (mean {c['mean']:.2f})")

@@ -12,6 +12,7 @@ import pytest
 from haan.evaluation.metrics import (
     average_precision,
     coarse_detection_metrics,
+    detection_true_positives,
     evaluate_detections,
     interpolated_ap,
     segment_iou,
@@ -334,3 +335,23 @@ def test_coarse_metrics_bad_arguments():
         coarse_detection_metrics([0], [0], seg([0, 1]), [], [], np.zeros((0, 2)), [], [0, 2], 2, [0.5])
     with pytest.raises(ValueError, match=r"gt_label must be in \[0, 2\)"):
         coarse_detection_metrics([0], [2], seg([0, 1]), [], [], np.zeros((0, 2)), [], [0, 1], 2, [0.5])
+
+
+def test_true_positive_flags_by_hand():
+    """One class, one video, ground truths [0, 4] and [10, 12]. Detections in input order:
+    d0 [0, 2] score 0.5 (tIoU 0.5 with the first), d1 [0, 4] score 0.6 (tIoU 1), d2 [10, 11]
+    score 0.9 (tIoU 0.5 with the second), d3 [20, 21] score 0.8 (nothing). Ranked d2, d3, d1, d0:
+    d1 takes the first ground truth at every threshold, so d0 (ranked after it) never matches;
+    d2 matches the second at 0.5 only."""
+    gt_video, gt_label = np.zeros(2, np.int64), np.zeros(2, np.int64)
+    gt_segment = np.array([[0.0, 4.0], [10.0, 12.0]])
+    pred_segment = np.array([[0.0, 2.0], [0.0, 4.0], [10.0, 11.0], [20.0, 21.0]])
+    score = np.array([0.5, 0.6, 0.9, 0.8])
+    flags = detection_true_positives(gt_video, gt_label, gt_segment, np.zeros(4, np.int64),
+                                     np.zeros(4, np.int64), pred_segment, score,
+                                     tiou_thresholds=[0.5, 0.7])
+    assert flags.tolist() == [[False, True, True, False], [False, True, False, False]]
+    # another class or another video: nothing to match
+    assert not detection_true_positives(gt_video, gt_label, gt_segment, np.ones(4, np.int64),
+                                        np.zeros(4, np.int64), pred_segment, score,
+                                        tiou_thresholds=[0.5]).any()

@@ -1,6 +1,6 @@
 """The `haan` command line: argparse subcommands, each of which parses, calls library functions
 and reports. This package owns the parser (`build_parser`, assembled here from one module per
-command group: evaluation, data, training, plot, predict, compare, video), the options commands
+command group: evaluation, data, training, plot, predict, report, compare, video), the options commands
 share (common), and how a command ends (guard: `run_guarded`). Heavy modules (torch) are imported
 inside the commands that need them, so that `haan eval-detections` starts fast.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from haan.cli import compare, data, evaluation, plot, predict, training, video
+from haan.cli import compare, data, diagnose, evaluation, plot, predict, report, training, video
 from haan.cli.guard import run_guarded
 
 __all__ = ["build_parser", "main", "run_guarded"]
@@ -32,10 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # The order of these calls is the order `haan --help` lists the commands in.
     evaluation.add_commands(sub)  # eval-detections
+    diagnose.add_commands(sub)    # diagnose
     data.add_commands(sub)        # data, synth
     training.add_commands(sub)    # train, evaluate
     plot.add_commands(sub)        # plot
     predict.add_commands(sub)     # predict
+    report.add_commands(sub)      # report
     compare.add_commands(sub)     # compare
     video.add_commands(sub)       # extract
     return parser

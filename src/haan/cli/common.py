@@ -23,15 +23,17 @@ def add_overrides_arg(p: argparse.ArgumentParser,
                    metavar="SECTION.KEY=VALUE", help=help)
 
 
-def add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+def add_config_args(p: argparse.ArgumentParser, required: bool = True,
+                    extra_help: str = "") -> None:
     p.add_argument("--config", required=required,
-                   help="built-in config name (fine_gym, fine_action, synthetic) or a TOML file")
+                   help="built-in config name (fine_gym, fine_action, synthetic) or a TOML file"
+                        + ("" if required else extra_help))
     add_overrides_arg(p)
 
 
 def add_torch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto",
-                   help="auto (CUDA when available), cpu, cuda or cuda:N")
+                   help="auto (CUDA when available), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for torch (default: $HAAN_THREADS, else torch's choice; on a "
                         "busy machine, fewer threads than cores can be much faster)")
@@ -58,16 +60,17 @@ def add_i3d_args(p: ArgumentContainer, *, own_grid: bool) -> None:
 
     extract makes features on a grid of its own: 24 fps, 16-frame rgb clips every 16 frames, each
     default named in its help. predict's grid options default to None, the grid the run's dataset
-    was extracted on (its option group's description says so), and have no help; its texts say
-    "I3D" where extract's say "network", since there the network is not the command's subject."""
+    was extracted on, which their help names as the default; its texts say "I3D" where extract's
+    say "network", since there the network is not the command's subject."""
 
     def add_grid_arg(flag: str, default: object, help: str, **kwargs) -> None:
-        p.add_argument(flag, default=default if own_grid else None,
-                       help=help if own_grid else None, **kwargs)
+        shown = f"(default: {default})" if own_grid else "(default: the run's dataset's grid)"
+        p.add_argument(flag, default=default if own_grid else None, help=f"{help} {shown}",
+                       **kwargs)
 
-    add_grid_arg("--fps", 24.0, "frames per second to resample to (default 24)", type=float)
-    add_grid_arg("--clip-frames", 16, "frames per clip (default 16)", type=int)
-    add_grid_arg("--stride", 16, "frames from one clip to the next (default 16)", type=int)
+    add_grid_arg("--fps", 24.0, "frames per second to resample to", type=float)
+    add_grid_arg("--clip-frames", 16, "frames per clip", type=int)
+    add_grid_arg("--stride", 16, "frames from one clip to the next", type=int)
     add_grid_arg("--streams", "rgb",
                  "rgb: 1024-d features; rgb+flow: 2048-d, with TV-L1 optical flow (slow)",
                  choices=["rgb", "rgb+flow"])
@@ -80,10 +83,10 @@ def add_i3d_args(p: ArgumentContainer, *, own_grid: bool) -> None:
     p.add_argument("--random-weights", action="store_true",
                    help=f"an untrained {network}, for tests and smoke runs (its features mean "
                         "nothing)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights (default: 0)")
     p.add_argument("--batch-size", type=int, default=8,
-                   help="clips per forward pass (default 8)" if own_grid
-                   else "clips per I3D forward pass")
+                   help="clips per forward pass (default: 8)" if own_grid
+                   else "clips per I3D forward pass (default: 8)")
     add_precision_arg(p)
 
 

@@ -11,8 +11,12 @@ import argparse
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-detections",
                        help="ActivityNet detection mAP of a predictions JSON file")
-    p.add_argument("--ground-truth", required=True, metavar="GT.json")
-    p.add_argument("--predictions", required=True, metavar="PRED.json")
+    p.add_argument("--ground-truth", required=True, metavar="GT.json",
+                   help="ActivityNet-style ground truth ({\"database\": {id: {\"subset\", "
+                        "\"annotations\"}}}, e.g. from haan data export-gt)")
+    p.add_argument("--predictions", required=True, metavar="PRED.json",
+                   help="ActivityNet results ({\"results\": {id: [{\"label\", \"score\", "
+                        "\"segment\"}]}}), e.g. from haan predict or haan evaluate")
     p.add_argument("--subset", default=None,
                    help="keep the ground-truth videos of this subset (default: all)")
     p.add_argument("--drop-other-subsets", action="store_true",

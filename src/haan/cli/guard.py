@@ -1,6 +1,7 @@
 """How a command ends, whatever it does: `run_guarded` turns DataWarnings into `warning:` lines,
-an InputError into one `error:` line and exit status 2, Ctrl-C into status 130, and a reader that
-closed stdout early into a quiet exit.
+an InputError into one `error:` line and exit status 2, Ctrl-C into status 130 (and, on a second
+line, what the interrupted command advises: a training run says the command that resumes it),
+and a reader that closed stdout early into a quiet exit.
 """
 
 from __future__ import annotations
@@ -49,13 +50,17 @@ def run_guarded(action: Callable[[], object], prog: str = "haan") -> int:
     except InputError as exc:
         # In a torchrun launch every process meets the same input: the first one reports it.
         if os.environ.get("RANK", "0") == "0":
-            print(f"{prog}: error: {exc}", file=sys.stderr)
+            # One line per problem: an error that collects several (bad rows) has a line each.
+            for line in str(exc).splitlines() or [""]:
+                print(f"{prog}: error: {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         _silence_stdout()
         return BROKEN_PIPE_STATUS
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"{prog}: interrupted", file=sys.stderr)
+        if str(exc):  # what to do next, from the command that was interrupted
+            print(f"{prog}: {exc}", file=sys.stderr)
         return 130
     finally:
         warnings.showwarning = _default_showwarning

@@ -9,6 +9,9 @@ their validation, the split and padded batches, the memory-mapped feature store,
     store        write_store, convert_features (`haan data convert`)
     info         dataset_info, format_info (`haan data info`)
     importers    import_activitynet (`haan data import activitynet`), in named steps
+    label_import import_labels (`haan data import labels`): video-level labels, no segments
+    sizing       the size-bound settings of an import, fitted to the data
+    dataset_contract  the contract a dataset records (clip_grid.json) and a run (run.json)
     ground_truth ActivityNet-style ground-truth files, video ids, class hierarchies
     feature_files  per-video feature files (`<id>.npy`, `<id>.csv`)
     clip_rates   clip-grid files and the one clip-rate rule (import and `haan predict`)
@@ -35,12 +38,13 @@ from haan.data.features import (
 )
 from haan.data.importers import ImportSummary, import_activitynet
 from haan.data.info import dataset_info, format_info
+from haan.data.label_import import import_labels
 from haan.data.store import convert_features, write_store
 
 __all__ = [
     "Annotations", "Dataset", "DenseFeatures", "FeatureStore", "FlatStoreFeatures",
     "FolderFeatures", "ImportSummary", "Instances", "ObjectArrayFeatures", "convert_features",
     "dataset_info", "export_ground_truth", "format_info", "ground_truth_json",
-    "import_activitynet", "load_annotations", "load_dataset", "open_features", "split_indices",
+    "import_activitynet", "import_labels", "load_annotations", "load_dataset", "open_features", "split_indices",
     "write_store",
 ]

@@ -4,7 +4,7 @@ with the config's class counts, and the label hierarchy.
 | file | content |
 | `video_names.npy` | (N,) names |
 | `labels.npy` | (N,) object array of `[[coarse_id, fine_id], ...]`, one pair per instance |
-| `segments.npy` | (N,) object array of `[[start_s, end_s], ...]`, aligned with the labels |
+| `segments.npy` | (N,) object array of `[[start_s, end_s], ...]`, aligned with the labels; `[]` for a video with labels only |
 | `sec2clip_ratios.npy` | (N,) clips per second |
 | `fine_to_coarse_mappings.json` | `{"<fine_id>": coarse_id}` covering 0..C-1 |
 
@@ -49,6 +49,8 @@ class Annotations:
     segments: list[np.ndarray]   # N items, (n_i, 2) float64 [start_s, end_s]
     sec2clip_ratios: np.ndarray  # (N,) float64
     mapping: dict[int, int]      # fine id -> coarse id, as in the JSON file
+    # (N,) bool: False for a video with labels but no segment (video-level labels only)
+    has_segments: np.ndarray
 
 
 def _annotation_path(config: Config, key: str) -> Path:
@@ -101,12 +103,17 @@ def load_annotations(config: Config) -> Annotations:
 
     labels = [_rows(x, np.int64, labels_path, v) for x, v in zip(raw_labels, names)]
     segments = [_rows(x, np.float64, segments_path, v) for x, v in zip(raw_segments, names)]
-    counts = np.array([len(x) for x in labels])
-    seg_counts = np.array([len(x) for x in segments])
-    if (counts != seg_counts).any():
-        i = int(np.flatnonzero(counts != seg_counts)[0])
+    counts = np.array([len(x) for x in labels], dtype=np.int64)
+    seg_counts = np.array([len(x) for x in segments], dtype=np.int64)
+    # No segment at all for a video with labels: video-level labels only (`haan data import
+    # labels`); its segments are NaN in memory, so instances stay aligned with their labels.
+    has_segments = (seg_counts > 0) | (counts == 0)
+    if (has_segments & (counts != seg_counts)).any():
+        i = int(np.flatnonzero(has_segments & (counts != seg_counts))[0])
         raise InputError(f"{segments_path}: video '{names[i]}' has {seg_counts[i]} segments, but "
                          f"{labels_path} gives it {counts[i]} labels")
+    for i in np.flatnonzero(~has_segments).tolist():  # labels-only videos, a few fields each
+        segments[i] = np.full((counts[i], 2), np.nan)
 
     try:
         ratios = np.asarray(raw_ratios, dtype=np.float64).reshape(n)
@@ -117,7 +124,7 @@ def load_annotations(config: Config) -> Annotations:
         raise InputError(f"{ratios_path}: video '{names[i]}' has ratio {ratios[i]}, expected a "
                          "positive number (clips per second)")
 
-    return Annotations(names, labels, segments, ratios, read_mapping(config))
+    return Annotations(names, labels, segments, ratios, read_mapping(config), has_segments)
 
 
 def read_mapping(config: Config) -> dict[int, int]:
@@ -175,17 +182,23 @@ def _object_array(items: list) -> np.ndarray:
     return out
 
 
+def _segment_rows(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64).reshape(-1, 2)
+
+
 def write_annotations(folder: str | Path, video_names: np.ndarray, labels: list[np.ndarray],
                       segments: list[np.ndarray], sec2clip_ratios: np.ndarray,
                       fine_to_coarse: np.ndarray) -> None:
     """Write the five files into `folder` in the paper's format: labels and segments as object
-    arrays of Python lists (`[[coarse_id, fine_id], ...]`, `[[start_s, end_s], ...]`)."""
+    arrays of Python lists (`[[coarse_id, fine_id], ...]`, `[[start_s, end_s], ...]`; a video
+    whose segments are all NaN has labels only and is written with `[]`)."""
     o = Path(folder)
     fileio.write_npy(o / ANNOTATION_FILES["video_names_path"], video_names)
     fileio.write_npy(o / ANNOTATION_FILES["labels_path"],
                      _object_array([np.asarray(x, dtype=np.int64).tolist() for x in labels]))
     fileio.write_npy(o / ANNOTATION_FILES["segments_path"],
-                     _object_array([np.asarray(x, dtype=np.float64).tolist() for x in segments]))
+                     _object_array([[] if np.isnan(x).all() else x.tolist()
+                                    for x in map(_segment_rows, segments)]))
     fileio.write_npy(o / ANNOTATION_FILES["sec2clip_ratios_path"], sec2clip_ratios)
     mapping = {str(c): int(g) for c, g in enumerate(fine_to_coarse)}
     fileio.write_json(o / ANNOTATION_FILES["fine_to_coarse_mappings_path"], mapping)

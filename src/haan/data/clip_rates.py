@@ -34,6 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from haan import fileio
+from haan.data.contract import CONTRACT_KEY, FeatureContract
 from haan.data.ground_truth import parse_number
 from haan.errors import DataWarning, InputError
 
@@ -59,8 +60,9 @@ def check_clips_per_second(clips_per_second: float | None) -> None:
 
 
 def read_grid_file(path: Path, feature_file: Path) -> dict[str, Any]:
-    """The clip-grid file beside a feature file: its clips_per_second and duration (if any), and
-    the extraction grid (fps, clip_frames, stride, streams) where it names one."""
+    """The clip-grid file beside a feature file: its clips_per_second and duration (if any), the
+    extraction grid (fps, clip_frames, stride, streams) where it names one, and its feature
+    contract ("contract": a FeatureContract) where `haan extract` wrote one."""
     grid = fileio.read_json(path)
     if not isinstance(grid, dict):
         raise InputError(f"{path}: expected a clip-grid object (clips_per_second, duration, ...)")
@@ -77,6 +79,12 @@ def read_grid_file(path: Path, feature_file: Path) -> dict[str, Any]:
     if (fps is not None and fps > 0 and isinstance(grid.get("streams"), str)
             and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in frames)):
         out["extraction"] = (fps, frames[0], frames[1], grid["streams"])
+    if grid.get(CONTRACT_KEY) is not None:  # how haan extract made the features
+        contract = FeatureContract.from_json(grid[CONTRACT_KEY], source=str(path))
+        out["contract"] = contract
+        out.setdefault("clips_per_second", contract.clips_per_second)
+        out.setdefault("extraction", (contract.fps, contract.clip_frames, contract.stride,
+                                      contract.streams))
     return out
 
 

@@ -7,7 +7,8 @@ paper's train/validation/test split, padded batches and multi-hot labels.
         video_names (N,) str; labels: N x (n_i, 2) int64 [coarse_id, fine_id];
         segments: N x (n_i, 2) float64 [start_s, end_s]; sec2clip_ratios (N,) float64;
         fine_to_coarse (C,) int64; fine_names (C,), coarse_names (G,) str;
-        features: FeatureStore; lengths (N,) int64 clips per video;
+        features: FeatureStore; lengths (N,) int64 clips per video; has_segments (N,) bool
+        (False: video-level labels only, segments NaN; `with_segments(indices)` keeps the others);
         train_indices / val_indices / test_indices int64; num_videos, num_fine_classes (C),
         num_coarse_classes (G), feature_size (D)
         video_features(i) (T_i, D) float32; padded_batch(indices) -> ((B, T_max, D) float32
@@ -76,6 +77,14 @@ class Dataset:
     coarse_hot: np.ndarray       # (N, G) bool
     fine_names: list[str]        # C names ([haan] class_names_path; the ids as strings without)
     coarse_names: list[str]      # G names
+    # (N,) bool: the video's segments are known (False: video-level labels only, its segments
+    # NaN); only such videos are scored (`with_segments`)
+    has_segments: np.ndarray
+
+    def with_segments(self, indices: Indices) -> np.ndarray:
+        """Those of `indices` whose segments are known: the videos evaluation can score."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return idx[self.has_segments[idx]]
 
     @property
     def lengths(self) -> np.ndarray:  # (N,) int64
@@ -237,7 +246,7 @@ def load_dataset(config: Config, scan_features: bool | None = None,
         sec2clip_ratios=a.sec2clip_ratios, fine_to_coarse=fine_to_coarse, features=features,
         train_indices=train, val_indices=val, test_indices=test,
         features_checked=scan_features, fine_hot=fine_hot, coarse_hot=coarse_hot,
-        fine_names=fine_names, coarse_names=coarse_names,
+        fine_names=fine_names, coarse_names=coarse_names, has_segments=a.has_segments,
     )
 
 

@@ -8,7 +8,8 @@
 Labels are the fine class names (`[haan] class_names_path`; the ids as strings without). The
 taxonomy puts each fine class under its coarse class, so the file imports back with
 `haan data import activitynet --hierarchy taxonomy --train-subset train --test-subset test`.
-Durations are clips / clips per second.
+Durations are clips / clips per second. Videos with video-level labels only (no segments) are
+left out.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def ground_truth_json(d: Dataset, subset: str = "test") -> dict:
     num_train = d.config.stats.num_training_videos
     indices = {"train": np.arange(num_train), "test": d.test_indices,
                "all": np.arange(d.num_videos)}[subset]
+    indices = d.with_segments(indices)  # a video with labels only has no ground truth to give
     G = d.num_coarse_classes
     taxonomy = [{"nodeId": 0, "nodeName": "Root", "parentId": None, "parentName": None}]
     taxonomy += [{"nodeId": 1 + g, "nodeName": name, "parentId": 0, "parentName": "Root"}

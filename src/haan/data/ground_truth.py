@@ -10,7 +10,7 @@ be numbers or numeric strings (THUMOS14 as weakly-supervised repositories ship i
 
 Hierarchies: `taxonomy` (each label's parent in the file's taxonomy), `taxonomy:DEPTH` (its
 ancestor at that depth, the root being depth 0), a `MAPPING.json` file `{"fine label": "coarse
-label"}`, or `flat` (each label its own coarse class).
+label"}`, `flat` (each label its own coarse class) or `single` (one coarse class for all).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import numpy as np
 
 from haan import fileio
 from haan.errors import DataWarning, InputError
+
+SINGLE_GROUP = "all"  # the one coarse class of the `single` hierarchy
 
 # ----------------------------------------------------------------------------------------------
 # Values and ids
@@ -210,6 +212,8 @@ def coarse_classes(hierarchy: str, labels: Sequence[str], annotations: Path,
     """The coarse label of each of `labels` under `hierarchy` (see the module's docstring)."""
     if hierarchy == "flat":
         return {label: label for label in labels}
+    if hierarchy == "single":
+        return {label: SINGLE_GROUP for label in labels}
     if hierarchy == "taxonomy" or hierarchy.startswith("taxonomy:"):
         return _taxonomy_classes(hierarchy, labels, annotations, taxonomy)
     return _mapped_classes(hierarchy, labels, annotations)
@@ -243,6 +247,8 @@ def describe_hierarchy(hierarchy: str) -> str:
     """A hierarchy in words, for the import's summary."""
     if hierarchy == "flat":
         return "flat (each class its own coarse class)"
+    if hierarchy == "single":
+        return f"single (one coarse class, {SINGLE_GROUP!r})"
     if hierarchy == "taxonomy":
         return "taxonomy (each label's parent)"
     if hierarchy.startswith("taxonomy:"):

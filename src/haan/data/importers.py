@@ -29,7 +29,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -55,7 +55,9 @@ from haan.data.clip_rates import (
     common_extraction_grid,
     resolve_clip_rates,
 )
+from haan.data.contract import CONTRACT_KEY, FeatureContract
 from haan.data.dataset import Dataset, load_dataset
+from haan.data.dataset_contract import common_contract, contract_fits
 from haan.data.feature_files import (
     FeatureFiles,
     feature_shape,
@@ -71,6 +73,7 @@ from haan.data.ground_truth import (
     describe_hierarchy,
     read_activitynet,
 )
+from haan.data.sizing import fit_hyperparameters
 from haan.data.store import STORE_FOLDER, prepare_output, write_store
 from haan.errors import DataWarning, InputError
 
@@ -92,6 +95,9 @@ class ImportSummary:
     hierarchy: str
     grid: str                   # the clip grid used, in words
     extraction_grid: dict[str, Any] | None  # what clip_grid.json records; None: not written
+    sizing: list[str]           # the size-bound settings fitted to the data, with reasons
+    contract: FeatureContract | None  # the features' contract (None: unknown, not recorded)
+    contract_note: str          # "recorded", else why not
 
 
 @dataclass(frozen=True)
@@ -108,13 +114,18 @@ class _Videos:
 # The steps, in the order the import runs them
 
 
-def _check_options(clips_per_second: float | None, clips_per_video: int | None, template: str,
-                   train_subset: str, test_subset: str) -> None:
+def check_grid_options(clips_per_second: float | None, clips_per_video: int | None) -> None:
+    """--clips-per-second R or --clips-per-video T, or neither."""
     if clips_per_second is not None and clips_per_video is not None:
         raise InputError("--clips-per-second and --clips-per-video: give one of them")
     check_clips_per_second(clips_per_second)
     if clips_per_video is not None and clips_per_video < 1:
         raise InputError(f"--clips-per-video {clips_per_video}: expected an integer >= 1")
+
+
+def _check_options(clips_per_second: float | None, clips_per_video: int | None, template: str,
+                   train_subset: str, test_subset: str) -> None:
+    check_grid_options(clips_per_second, clips_per_video)
     if template not in TEMPLATES:
         raise InputError(f"--template {template}: expected one of {', '.join(TEMPLATES)}")
     if train_subset == test_subset:
@@ -151,7 +162,7 @@ def _check_clips_per_video(clips_per_video: int, found: FeatureFiles, durations:
                          "videos); give --clips-per-second")
 
 
-def _clip_rates(videos: Sequence[GroundTruthVideo], found: FeatureFiles, features: Path,
+def import_clip_rates(videos: Sequence[GroundTruthVideo], found: FeatureFiles, features: Path,
                 annotations: Path, clips_per_second: float | None,
                 clips_per_video: int | None) -> tuple[np.ndarray, str]:
     """(N,) clips per second of each video by haan.data.clip_rates' rule, and the grid in words."""
@@ -203,41 +214,61 @@ def _warn_unannotated(annotations: Path, videos: Sequence[GroundTruthVideo]) -> 
                       stacklevel=3)
 
 
-def _dataset_config(o: Path, kept: _Videos, classes: ClassTable, found: FeatureFiles,
-                    extraction: dict | None, template: str, overrides: Sequence[str]) -> Config:
-    """The dataset's config: the template's [hyperparameters] and [evaluation], then --set."""
+def dataset_config(o: Path, num_train: int, classes: ClassTable, found: FeatureFiles,
+                   extraction: dict | None, template: str, overrides: Sequence[str],
+                   source: str, haan: Mapping[str, Any] = {}) -> tuple[Config, list[str]]:
+    """The dataset's config: the template's [hyperparameters] with the size-bound settings fitted
+    to the data (haan.data.sizing), its [evaluation], `haan` settings, then --set; and the fitted
+    settings' reasons."""
     template_tables = load_config(template).to_dict()
+    hyperparameters, sizing = fit_hyperparameters(
+        template_tables["hyperparameters"], feature_dim=found.feature_dim,
+        num_training_clips=int(found.lengths[:num_train].sum()), num_training_videos=num_train)
     tables = {
         "dataset": {"name": o.resolve().name or "imported"},
-        "stats": {"num_training_videos": kept.num_train,
+        "stats": {"num_training_videos": num_train,
                   "num_coarse_classes": len(classes.coarse_names),
                   "num_fine_classes": len(classes.fine_names),
                   "max_clips_per_video": int(found.lengths.max())},
         "features": {"features_path": str(o / STORE_FOLDER)},
         "annotations": annotations_section(o),
-        "hyperparameters": {**template_tables["hyperparameters"],
-                            "feature_size": found.feature_dim},
+        "hyperparameters": hyperparameters,
         "evaluation": template_tables["evaluation"],
         "haan": {"class_names_path": str(o / CLASS_NAMES_FILE),
-                 "clip_grid_path": str(o / CLIP_GRID_FILE) if extraction else ""},
+                 "clip_grid_path": str(o / CLIP_GRID_FILE) if extraction else "", **haan},
     }
-    source = "haan data import activitynet"
-    return config_from_dict(apply_overrides(tables, overrides, source), source)
+    return config_from_dict(apply_overrides(tables, overrides, source), source), sizing
 
 
-def _config_text(config: Config, annotations: Path, features: Path) -> str:
+def config_text(config: Config, source: str, inputs: Sequence[Path]) -> str:
     """The config in the paper's schema; [haan] lists only what differs from its defaults."""
     tables = config.to_dict()
     defaults = dataclasses.asdict(HaanSection())
     tables["haan"] = {k: v for k, v in tables["haan"].items() if v != defaults[k]}
-    return (f"# Imported by `haan data import activitynet` from {annotations} and {features}.\n"
+    return (f"# Imported by `{source}` from {' and '.join(map(str, inputs))}.\n"
             "# Paths are relative to the working directory the import ran in.\n"
             + dumps_toml(tables))
 
 
-def _write_dataset(o: Path, kept: _Videos, classes: ClassTable, found: FeatureFiles,
-                   rates: np.ndarray, features: Path, overwrite: bool, progress: bool) -> None:
-    """The store (streamed video by video), the annotations and the class names."""
+def recorded_grid(found: FeatureFiles, names: Sequence[str], rates: np.ndarray,
+                  features: Path) -> tuple[dict[str, Any] | None, FeatureContract | None, str]:
+    """What clip_grid.json records (None: nothing to record), the features' contract (None:
+    unknown) and, where it is not recorded, why."""
+    contract = common_contract(names, [p.with_suffix(".json") for p in found.paths], found.grids)
+    extraction = common_extraction_grid(found.grids, rates, found.feature_dim)
+    if contract is None:
+        return extraction, None, "unknown: the clip-grid files record none"
+    if extraction is None or not contract_fits(contract, rates, found.feature_dim, features):
+        return extraction, None, (f"not recorded: the clip grid used is not the extraction's "
+                                  f"({contract.clips_per_second:g} clips/s)")
+    return {**extraction, CONTRACT_KEY: contract.to_json()}, contract, "recorded"
+
+
+def write_dataset(o: Path, video_names: Sequence[str], classes: ClassTable,
+                  segments: Sequence[np.ndarray], found: FeatureFiles, rates: np.ndarray,
+                  features: Path, overwrite: bool, progress: bool) -> None:
+    """The store (streamed video by video), the annotations and the class names; a video's
+    segments all NaN: it has labels only (haan.data.annotations.write_annotations)."""
     from tqdm import tqdm
 
     def video_features() -> Iterator[np.ndarray]:
@@ -246,11 +277,10 @@ def _write_dataset(o: Path, kept: _Videos, classes: ClassTable, found: FeatureFi
             yield read_features(path)
 
     prepare_output(o, OUTPUTS, overwrite)
-    names = np.array([v.name for v in kept.videos])
+    names = np.array(video_names)
     write_store(o / STORE_FOLDER, names, found.lengths, found.feature_dim, video_features(),
                 source=str(features), overwrite=overwrite)
-    write_annotations(o, names, classes.labels, [v.segments for v in kept.videos], rates,
-                      classes.fine_to_coarse)
+    write_annotations(o, names, classes.labels, segments, rates, classes.fine_to_coarse)
     fileio.write_json(o / CLASS_NAMES_FILE, {"fine": classes.fine_names,
                                              "coarse": classes.coarse_names})
 
@@ -278,20 +308,25 @@ def import_activitynet(annotations: str | Path, features: str | Path, out: str |
     kept = _choose_videos(annotations, train_subset, test_subset)
     classes = class_table(kept.videos, hierarchy, annotations, kept.taxonomy)
     found = find_feature_files(features, [v.name for v in kept.videos], feature_dim, progress)
-    rates, grid = _clip_rates(kept.videos, found, features, annotations, clips_per_second,
+    rates, grid = import_clip_rates(kept.videos, found, features, annotations, clips_per_second,
                               clips_per_video)
     _warn_unannotated(annotations, kept.videos)
-    extraction = common_extraction_grid(found.grids, rates, found.feature_dim)
-    config = _dataset_config(o, kept, classes, found, extraction, template, overrides)
+    extraction, contract, contract_note = recorded_grid(found, [v.name for v in kept.videos],
+                                                        rates, features)
+    source = "haan data import activitynet"
+    config, sizing = dataset_config(o, kept.num_train, classes, found, extraction, template,
+                                    overrides, source)
 
-    _write_dataset(o, kept, classes, found, rates, features, overwrite, progress)
+    write_dataset(o, [v.name for v in kept.videos], classes, [v.segments for v in kept.videos],
+                  found, rates, features, overwrite, progress)
     if extraction:
         fileio.write_json(o / CLIP_GRID_FILE, extraction)
     config_path = o / "config.toml"
-    fileio.write_text(config_path, _config_text(config, annotations, features))  # the config last
+    fileio.write_text(config_path, config_text(config, source, [annotations, features]))  # last
     return ImportSummary(config_path, load_dataset(load_config(config_path)), train_subset,
                          test_subset, kept.num_train, len(kept.videos) - kept.num_train,
-                         kept.left_out, describe_hierarchy(hierarchy), grid, extraction)
+                         kept.left_out, describe_hierarchy(hierarchy), grid, extraction, sizing,
+                         contract, contract_note)
 
 
 __all__ = ["CLIP_GRID_FILE", "GroundTruthVideo", "ImportSummary", "coarse_classes",

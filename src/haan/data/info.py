@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from haan.data.dataset import Dataset
+from haan.data.dataset_contract import dataset_contract_json, describe_contract
 
 
 def _percentiles(x: np.ndarray, ps: Sequence[int] = (0, 5, 25, 50, 75, 95, 100)) -> dict:
@@ -27,6 +28,7 @@ def dataset_info(d: Dataset) -> dict[str, Any]:
     val = d.instances(d.val_indices)
     allinst = d.instances(np.arange(d.num_videos))
     durations = allinst.segments[:, 1] - allinst.segments[:, 0]
+    durations = durations[np.isfinite(durations)]  # labels-only videos have no segments
     per_video = np.array([len(x) for x in d.labels])
     C, G = d.num_fine_classes, d.num_coarse_classes
     fine_train = np.bincount(tr.fine, minlength=C)
@@ -63,6 +65,8 @@ def dataset_info(d: Dataset) -> dict[str, Any]:
         "fine_classes_per_coarse_class": np.bincount(d.fine_to_coarse, minlength=G).tolist(),
         "max_clips_per_video": int(d.lengths.max(initial=0)),
         "features_checked_finite": d.features_checked,
+        "num_videos_labels_only": int((~d.has_segments).sum()),
+        "feature_contract": dataset_contract_json(d.config),  # None: unknown
     }
 
 
@@ -92,7 +96,11 @@ def format_info(info: dict[str, Any]) -> str:
         ("instance duration (s)", pct(info["instance_duration_s"], "{:.2f}")),
         ("features", f"{info['features_path']} ({info['features_layout']}, {info['dtype']}, "
                      f"D = {info['feature_size']}, {info['feature_bytes'] / 2**20:.1f} MiB)"),
+        ("feature contract", describe_contract(info["feature_contract"])),
     ]
+    if info["num_videos_labels_only"]:
+        rows.insert(2, ("labels only", f"{info['num_videos_labels_only']} videos have "
+                                       "video-level labels and no segments (never scored)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 

@@ -103,18 +103,21 @@ def _read_state_dict(path: Path, expected_sha256: str | None, epoch: int | None,
     return state
 
 
-def _check_keys_and_shapes(path: Path, state: dict, expected: dict) -> None:
+def check_state_dict(path: Path, state: dict, expected: dict, what: str = "") -> None:
+    """That `state` has exactly `expected`'s keys and shapes; else an InputError naming `path`
+    (`what` opens the message after it) and the first difference."""
     missing = [k for k in expected if k not in state]
     unexpected = [str(k) for k in state if k not in expected]
     if missing or unexpected:
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
             [f"unexpected {', '.join(unexpected)}"] if unexpected else [])
-        raise InputError(f"{path}: {'; '.join(parts)}")
+        raise InputError(f"{path}: {what}{'; '.join(parts)}")
     for key, ref in expected.items():
         got = state[key]
         if not isinstance(got, torch.Tensor) or got.shape != ref.shape:
             found = _shape(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-            raise InputError(f"{path}: expected {key} of shape {_shape(ref.shape)}, found {found}")
+            raise InputError(f"{path}: {what}expected {key} of shape {_shape(ref.shape)}, "
+                             f"found {found}")
 
 
 def load_checkpoints(model: nn.Module, directory: str | Path, blocks: Iterable[str] | None = None,
@@ -141,10 +144,10 @@ def load_checkpoints(model: nn.Module, directory: str | Path, blocks: Iterable[s
         state = _read_state_dict(path, digests.get(path.name) if manifest else None, epoch,
                                  map_location)
         block = getattr(model, name)
-        _check_keys_and_shapes(path, state, block.state_dict())
+        check_state_dict(path, state, block.state_dict())
         block.load_state_dict(state)
     return epoch
 
 
-__all__ = ["MANIFEST", "checkpoint_file", "complete_epoch", "existing_blocks", "load_checkpoints",
+__all__ = ["MANIFEST", "check_state_dict", "checkpoint_file", "complete_epoch", "existing_blocks", "load_checkpoints",
            "read_manifest", "save_checkpoints"]

@@ -8,18 +8,22 @@ config names (haan.models.methods: HAAN, the paper's, or the W-TALC baseline).
         train_one_epoch: per batch (HAAN: the shuffled videos in batches of `batch_size`), the
             method's losses, one Adam step
         evaluate (validation split if any, else the test set as the paper), then save:
-            results.csv, log.csv, training_state.pt, the best epoch's checkpoints, last/
+            results.csv, log.csv, training_state.pt, the best epoch's checkpoints, last/ (and,
+            with the first epoch, config.toml and run.json); with --tensorboard, the epoch's
+            curves (haan.engine.board)
     with a validation split: the best epoch once on the test set (test_results.csv)
 
 A run folder holds the best epoch's checkpoints (HAAN: the paper's four files; W-TALC: one,
 inside the manifest of haan.engine.checkpoints), `last/` with the last epoch's, `results.csv` (the
 paper's header), `log.csv` (each loss per epoch), the resolved `config.toml`, `run.json` (seed,
 device, versions) and `training_state.pt` for `--resume`. The state is saved before the best
-checkpoints, so a run killed while writing them resumes by rewriting them from the state.
+checkpoints, so a run killed while writing them resumes by rewriting them from the state. A run
+that fails before it saved an epoch takes back the folders it made: nothing blocks its rerun.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ import torch.nn as nn
 from haan import fileio
 from haan.config import Config
 from haan.data import Dataset
+from haan.engine.board import BOARD_FOLDER, EpochCurves, TrainingBoard
 from haan.engine.checkpoints import existing_blocks, load_checkpoints, save_checkpoints
 from haan.engine.pseudo_labelling import make_pseudo_labels
 from haan.engine.state import (
@@ -47,7 +52,7 @@ from haan.engine.state import (
     save_epoch,
 )
 from haan.errors import InputError
-from haan.evaluation.evaluate import EvaluationResult, evaluate_model
+from haan.evaluation.evaluate import EvaluationResult, evaluate_model, score_coarse
 from haan.evaluation.reports import format_table, results_header, results_row, write_results_csv
 from haan.models.haan import RowShard
 from haan.models.methods import Batch, Method, batch_size_setting, build_method
@@ -61,7 +66,7 @@ class TrainResult:
     best_epoch: int
     best_average_mAP: float  # percent, on the selection set
     results: list[list[float]]  # the rows of results.csv
-    selection_set: str  # "test" (the paper) or "validation"
+    selection_set: str  # "test" (the paper), "validation" or "last" (no epoch scored but the last)
     test_result: EvaluationResult | None  # the best checkpoint on the test set, with a validation split
 
 
@@ -134,16 +139,41 @@ class Session:
     procs: Processes
     run_dir: Path
     selection: np.ndarray  # the videos that select the best epoch
-    selection_set: str  # "validation" or "test" (the paper)
+    selection_set: str  # "validation", "test" (the paper) or "last" (haan.engine.loop.selection_rule)
     show: bool  # progress bars
     say: Callable[[str], None]  # reports (the main process's)
+    board: TrainingBoard | None = None  # TensorBoard curves (the main process's, if asked for)
+
+
+def selection_rule(config: Config, dataset: Dataset) -> tuple[np.ndarray, str, str]:
+    """(the videos that choose the kept epoch, "validation" | "test" | "last", the rule in words).
+    Only videos with segments are ever scored: a held-out set without any (labels-only videos)
+    cannot choose an epoch, and then the last epoch is kept."""
+    val = dataset.with_segments(dataset.val_indices)
+    test = dataset.with_segments(dataset.test_indices)
+    if config.haan.select_epoch == "last":
+        return test, "last", ("the last epoch ([haan] select_epoch = \"last\"); the test set "
+                              f"({len(test)} videos with segments) is scored once, after training")
+    if len(val):
+        return val, "validation", (f"the best avg.mAP on {len(val)} held-out validation videos "
+                                   "with segments")
+    if len(dataset.val_indices):
+        return test, "last", (f"the last epoch: none of the {len(dataset.val_indices)} validation "
+                              "videos has segments to score; the test set is scored once, after "
+                              "training")
+    return test, "test", ("the best avg.mAP on the TEST set (the paper's protocol: the test "
+                          "mAP reported is then optimistic); --set haan.validation_fraction=0.1 "
+                          "holds out validation videos instead")
 
 
 def set_up(config: Config, dataset: Dataset, run_dir: Path, *, seed: int, device: torch.device,
            resume: bool | str, overwrite: bool, init_models_dir: Path | None, progress: bool,
-           report: Callable[[str], None], procs: Processes) -> tuple[Session, RunProgress]:
+           report: Callable[[str], None], procs: Processes,
+           tensorboard: bool = False) -> tuple[Session, RunProgress]:
     """The run folder checked, everything seeded (identically on every process), the method
-    built, and the saved state restored when resuming."""
+    built, and the saved state restored when resuming. Nothing of the run is written yet: its
+    config.toml and run.json go with its first epoch (`save_run_files`), so a run that fails
+    before leaves nothing that looks like a run."""
     if len(dataset.train_indices) == 0:
         raise InputError(f"{config.source}: no training videos")
     setting, batch_size = batch_size_setting(config)
@@ -168,24 +198,31 @@ def set_up(config: Config, dataset: Dataset, run_dir: Path, *, seed: int, device
         objective = DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=not method.uses_every_parameter)
-    validation = len(dataset.val_indices) > 0
+    selection, selection_set, why = selection_rule(config, dataset)
     session = Session(
         config=config, dataset=dataset, method=method, objective=objective, generator=generator,
-        device=device, procs=procs, run_dir=run_dir,
-        selection=dataset.val_indices if validation else dataset.test_indices,
-        selection_set="validation" if validation else "test", show=progress and procs.main,
+        device=device, procs=procs, run_dir=run_dir, selection=selection,
+        selection_set=selection_set, show=progress and procs.main,
         say=report if procs.main else (lambda message: None))
+    session.say(f"model selection: {why}")
     run = RunProgress()
     if resume:
         state = on_main(procs, lambda: load_state(run_dir / STATE_FILE, config))
-        run = restore(state, method.model, method.optimizer, generator, device)
+        run = restore(state, method.model, method.optimizer, generator, device,
+                      path=run_dir / STATE_FILE)
         del state
         on_main(procs, lambda: complete_checkpoint_sets(run_dir, method.model, run))
         session.say(f"resuming {run_dir} at epoch {run.next_epoch}")
-    on_main(procs, lambda: (fileio.write_text(run_dir / "config.toml", config.to_toml()),
-                            fileio.write_json(run_dir / "run.json",
-                                              run_metadata(config, seed, device, procs))))
+    if tensorboard and procs.main:
+        session = dataclasses.replace(session, board=TrainingBoard(run_dir, run.next_epoch))
     return session, run
+
+
+def save_run_files(s: Session, seed: int) -> None:
+    """The resolved config.toml and run.json (seed, device, versions, --tensorboard)."""
+    fileio.write_text(s.run_dir / "config.toml", s.config.to_toml())
+    fileio.write_json(s.run_dir / "run.json", run_metadata(s.config, seed, s.device, s.procs,
+                                                           tensorboard=s.board is not None))
 
 
 def run_epoch(s: Session, run: RunProgress, epoch: int) -> bool:
@@ -193,16 +230,28 @@ def run_epoch(s: Session, run: RunProgress, epoch: int) -> bool:
     due; updates `run` and says whether the epoch is the best so far."""
     x, model = s.config.haan, s.method.model
     t0 = time.perf_counter()
-    if s.method.needs_pseudo_labels and (epoch % x.pseudo_label_interval == 0
-                                         or run.pseudo is None):
+    reclustered = s.method.needs_pseudo_labels and (epoch % x.pseudo_label_interval == 0
+                                                    or run.pseudo is None)
+    if reclustered:
         run.pseudo = make_pseudo_labels(model, s.dataset, s.config, s.device, s.generator,
                                         s.show, s.procs)
+    t1 = time.perf_counter()
     means = train_one_epoch(s.method, s.objective, s.dataset, run.pseudo, s.generator, epoch,
                             s.device, s.show, s.procs)
-    eval_avg, improved = float("nan"), False
-    if (epoch + 1) % x.eval_interval == 0 or epoch == s.config.hyperparameters.epochs - 1:
+    train_seconds = time.perf_counter() - t1
+    eval_avg, improved, rows = float("nan"), False, None
+    last = epoch == s.config.hyperparameters.epochs - 1
+    if s.selection_set == "last":
+        # The kept epoch is the last: nothing to score until then (select_and_report does).
+        improved = last
+        if last:
+            run.best_epoch = epoch
+    elif (epoch + 1) % x.eval_interval == 0 or last:
         result = evaluate_model(model, s.dataset, s.selection, s.config, s.device, s.show, s.procs)
         row = results_row(epoch, result.metrics, s.config)
+        if s.board is not None:
+            coarse = score_coarse(result, s.dataset, s.config)  # only for the curves
+            rows = (row, results_row(epoch, coarse, s.config))
         run.results.append(row)
         eval_avg = row[-1]
         improved = math.isfinite(eval_avg) and eval_avg > run.best_avg
@@ -215,7 +264,27 @@ def run_epoch(s: Session, run: RunProgress, epoch: int) -> bool:
         "kmeans_inertia": run.pseudo.inertia if run.pseudo is not None else math.nan,
         "eval_avg_mAP": eval_avg, "seconds": round(time.perf_counter() - t0, 3)})
     run.next_epoch = epoch + 1
+    if s.board is not None:
+        _add_curves(s, run, epoch, means, rows, reclustered, train_seconds)
     return improved
+
+
+def _add_curves(s: Session, run: RunProgress, epoch: int, means: list[float],
+                rows: tuple[list[float], list[float]] | None, reclustered: bool,
+                train_seconds: float) -> None:
+    """The epoch on the TensorBoard (the same numbers as its log.csv and results.csv rows)."""
+    log, columns = run.log[-1], results_header(s.config)[1:]
+    sizes = (torch.bincount(run.pseudo.labels.cpu(), minlength=s.config.hyperparameters
+                            .num_visual_concepts) if reclustered else None)
+    s.board.add_epoch(EpochCurves(
+        epoch=epoch, losses={"total": log["loss"], **{c: log[c] for c in s.method.loss_columns}},
+        learning_rates=[g["lr"] for g in s.method.optimizer.param_groups],
+        train_seconds=train_seconds, epoch_seconds=log["seconds"],
+        videos=len(s.dataset.train_indices),
+        clips=int(s.dataset.lengths[s.dataset.train_indices].sum()),
+        fine=dict(zip(columns, rows[0][1:])) if rows else None,
+        coarse=dict(zip(columns, rows[1][1:])) if rows else None,
+        cluster_sizes=sizes, inertia=run.pseudo.inertia if reclustered else None))
 
 
 def train(
@@ -231,35 +300,67 @@ def train(
     progress: bool = True,
     report: Callable[[str], None] = lambda message: None,
     procs: Processes = SINGLE,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """Train the config's method into `run_dir` (see the module docstring). `resume`: False,
     True or "auto". With `procs` of a torchrun launch, every process calls this with the same
-    arguments."""
+    arguments. `tensorboard`: curves in run_dir/tensorboard/ (haan.engine.board).
+
+    A run that fails (or is interrupted) before this call saved its first epoch takes back the
+    folders it made (the run folder, last/, tensorboard/), so that the same command can run again;
+    it never removes anything that was there before."""
     from tqdm import tqdm
 
     run_dir = Path(run_dir)
-    s, run = set_up(config, dataset, run_dir, seed=seed, device=device, resume=resume,
-                    overwrite=overwrite, init_models_dir=init_models_dir, progress=progress,
-                    report=report, procs=procs)
-    header = results_header(config)
-    epochs = config.hyperparameters.epochs
-    writer = EpochWriter()
+    made = _folders_to_make(run_dir) if procs.main else []
+    writer, s, saved = EpochWriter(), None, False
     try:
+        s, run = set_up(config, dataset, run_dir, seed=seed, device=device, resume=resume,
+                        overwrite=overwrite, init_models_dir=init_models_dir, progress=progress,
+                        report=report, procs=procs, tensorboard=tensorboard)
+        header = results_header(config)
+        epochs = config.hyperparameters.epochs
         bar = tqdm(range(run.next_epoch, epochs), desc="epochs", unit="epoch",
                    disable=not s.show, initial=run.next_epoch, total=epochs)
         for epoch in bar:
             improved = run_epoch(s, run, epoch)
             bar.set_postfix({"best avg.mAP": f"{run.best_avg:.2f}"})
+            if not saved:
+                on_main(procs, lambda: save_run_files(s, seed))
             on_main(procs, lambda: save_epoch(run_dir, config, s.method, s.generator, run,
                                               header, improved, writer))
+            saved = True
         on_main(procs, writer.close)  # every epoch on disk, or the write's error on every process
+    except BaseException:
+        if procs.main and not saved:
+            _take_back(made)
+        raise
     finally:
         if procs.main:
             try:
                 writer.close()  # a failed run still leaves its last good epoch on disk
             except InputError:
                 pass  # the run's own error is the one to report
+            if s is not None and s.board is not None:
+                s.board.close()
     return select_and_report(s, run, header)
+
+
+def _folders_to_make(run_dir: Path) -> list[Path]:
+    """The folders a run in `run_dir` would create, deepest first."""
+    return [p for p in (run_dir / BOARD_FOLDER, run_dir / "last") if not p.exists()] + \
+        fileio.missing_folders(run_dir)
+
+
+def _take_back(made: list[Path]) -> None:
+    """Remove the folders a run made before it saved anything: tensorboard/ with the curves of
+    an epoch that was never saved, the others only if they are empty."""
+    import shutil
+
+    for folder in made:
+        if folder.name == BOARD_FOLDER and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+    fileio.remove_empty_folders(made)
 
 
 def select_and_report(s: Session, run: RunProgress, header: list[str]) -> TrainResult:
@@ -270,7 +371,16 @@ def select_and_report(s: Session, run: RunProgress, header: list[str]) -> TrainR
         run.best_epoch = s.config.hyperparameters.epochs - 1
         on_main(procs, lambda: save_checkpoints(model, s.run_dir, epoch=run.best_epoch))
     test_result = None
-    if s.selection_set == "validation" and len(s.dataset.test_indices):
+    if s.selection_set == "last" and len(s.selection):
+        test_result = evaluate_model(model, s.dataset, s.selection, s.config, s.device, s.show,
+                                     procs)
+        row = results_row(run.best_epoch, test_result.metrics, s.config)
+        run.results, run.best_avg = [row], row[-1]
+        # results.csv holds the one scored epoch (no test_results.csv: no epoch was chosen on
+        # another set, and a seed summary then calls it the test set's).
+        on_main(procs, lambda: write_results_csv(s.run_dir / "results.csv", header, [row]))
+        s.say(format_table(test_result.metrics, f"test set, the last epoch {run.best_epoch}"))
+    elif s.selection_set == "validation" and len(s.dataset.test_indices):
         best = on_main(procs, lambda: _best_weights(model, s.run_dir, s.device))
         model.load_state_dict({k: v.to(s.device) for k, v in best.items()})
         test_result = evaluate_model(model, s.dataset, s.dataset.test_indices, s.config, s.device,
@@ -291,5 +401,6 @@ def _best_weights(model: nn.Module, run_dir: Path, device: torch.device) -> dict
     return {k: v.cpu() for k, v in model.state_dict().items()}
 
 
-__all__ = ["Session", "TrainResult", "run_epoch", "select_and_report", "set_up", "train",
-           "train_one_epoch"]
+__all__ = ["Session", "TrainResult", "run_epoch", "save_run_files", "select_and_report",
+           "selection_rule", "set_up",
+           "train", "train_one_epoch"]

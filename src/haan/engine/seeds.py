@@ -293,32 +293,41 @@ def train_seeds(
     config: Config, dataset: Dataset, exp_dir: str | Path, seeds: Sequence[int], *,
     device: torch.device | None = None, resume: bool = False, overwrite: bool = False, progress: bool = True,
     report: Callable[[str], None] = lambda message: None, procs: Processes | None = None,
+    tensorboard: bool = False,
 ) -> Summary:
     """Train each seed not yet finished into `seed_folder(exp_dir, seed)` (haan.engine.loop.train, on
     `device`, default the CPU), then write and return the summary of all of them. With `procs` of
     a torchrun launch every process calls this with the same arguments."""
     import torch
 
-    from haan.engine.loop import train
+    from haan.engine.loop import selection_rule, train
     from haan.runtime.distributed import SINGLE, on_main
 
     procs = procs or SINGLE
     if not seeds:
         raise InputError("--seeds: no seed")
     exp_dir = Path(exp_dir)
+    made = fileio.missing_folders(exp_dir) if procs.main else []
     on_main(procs, lambda: fileio.output_folder(exp_dir))
     say = report if procs.main else (lambda message: None)
-    needs_test = len(dataset.val_indices) > 0 and len(dataset.test_indices) > 0
-    for i, seed in enumerate(seeds):
-        run_dir = seed_folder(exp_dir, seed)
-        if not overwrite and on_main(procs, lambda: is_finished(run_dir, config, needs_test)):
-            say(f"seed {seed} ({i + 1}/{len(seeds)}): finished in {run_dir}, not trained again")
-            continue
-        say(f"seed {seed} ({i + 1}/{len(seeds)}): training in {run_dir}")
-        train(config, dataset, run_dir, seed=seed,
-              device=device if device is not None else torch.device("cpu"),
-              resume="auto" if resume else False, overwrite=overwrite, progress=progress,
-              report=report, procs=procs)
+    # test_results.csv is written where a validation split chose the epoch (selection_rule)
+    needs_test = (selection_rule(config, dataset)[1] == "validation"
+                  and len(dataset.test_indices) > 0)
+    try:
+        for i, seed in enumerate(seeds):
+            run_dir = seed_folder(exp_dir, seed)
+            if not overwrite and on_main(procs, lambda: is_finished(run_dir, config, needs_test)):
+                say(f"seed {seed} ({i + 1}/{len(seeds)}): finished in {run_dir}, not trained "
+                    "again")
+                continue
+            say(f"seed {seed} ({i + 1}/{len(seeds)}): training in {run_dir}")
+            train(config, dataset, run_dir, seed=seed,
+                  device=device if device is not None else torch.device("cpu"),
+                  resume="auto" if resume else False, overwrite=overwrite, progress=progress,
+                  report=report, procs=procs, tensorboard=tensorboard)
+    except BaseException:
+        fileio.remove_empty_folders(made)  # an experiment that never saved an epoch leaves none
+        raise
 
     def summary() -> Summary:
         result = summarize(exp_dir.resolve().name,

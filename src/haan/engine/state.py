@@ -17,7 +17,15 @@ import torch.nn as nn
 
 from haan import fileio
 from haan.config import Config, flatten, with_defaults
-from haan.engine.checkpoints import MANIFEST, checkpoint_file, complete_epoch, save_checkpoints
+from haan.data.dataset_contract import RUN_CONTRACT_KEY, dataset_contract_json
+from haan.engine.board import BOARD_FOLDER, EVENT_FILES
+from haan.engine.checkpoints import (
+    MANIFEST,
+    check_state_dict,
+    checkpoint_file,
+    complete_epoch,
+    save_checkpoints,
+)
 from haan.errors import InputError
 from haan.evaluation.reports import write_results_csv
 from haan.models.methods import ALL_BLOCK_NAMES, Method
@@ -70,6 +78,8 @@ def prepare_run_folder(run_dir: Path, config: Config, *, resume: bool | str,
     if overwrite:
         for path in existing + [run_dir / "last" / n for n in RUN_FILES]:
             path.unlink(missing_ok=True)
+        for path in (run_dir / BOARD_FOLDER).glob(EVENT_FILES):  # the replaced run's curves
+            path.unlink(missing_ok=True)
     for folder in (run_dir, run_dir / "last"):
         if folder.is_dir():
             fileio.remove_stale_temporaries(folder)
@@ -115,12 +125,24 @@ def load_state(path: Path, config: Config) -> dict:
 
 
 def restore(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
-            generator: torch.Generator, device: torch.device) -> RunProgress:
-    """Model, optimizer and RNG as saved; the run's progress."""
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
-    generator.set_state(state["generator"])
+            generator: torch.Generator, device: torch.device,
+            path: Path = Path(STATE_FILE)) -> RunProgress:
+    """Model, optimizer and RNG as saved; the run's progress. A state that does not fit the model
+    (another size, another method) is a one-line error naming `path`, found before anything is
+    loaded."""
+    saved = state.get("model")
+    if not isinstance(saved, dict):
+        raise InputError(f"{path}: not a haan training state (no model)")
+    check_state_dict(path, saved, model.state_dict(),
+                     what="the saved model does not fit this config's model: ")
+    try:
+        model.load_state_dict(saved)
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        generator.set_state(state["generator"])
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: the saved state does not fit this run ({first[:200]})") from None
     p = state["progress"]
     pseudo = None if p["pseudo"] is None else PseudoLabelState(
         **{k: v.to(device) if torch.is_tensor(v) else v for k, v in p["pseudo"].items()})
@@ -139,14 +161,20 @@ def complete_checkpoint_sets(run_dir: Path, model: nn.Module, run: RunProgress) 
         save_checkpoints(model, run_dir / "last", epoch=last_epoch)
 
 
-def run_metadata(config: Config, seed: int, device: torch.device, procs: Processes) -> dict:
+def run_metadata(config: Config, seed: int, device: torch.device, procs: Processes,
+                 tensorboard: bool = False) -> dict:
+    """run.json: what made the run (`haan train --resume RUN_DIR` takes its seed and
+    --tensorboard from here)."""
     import haan
 
     return {
-        "seed": seed, "device": str(device), "config_source": config.source,
+        "seed": seed, "tensorboard": tensorboard, "device": str(device),
+        "config_source": config.source,
         "threads": torch.get_num_threads(), "world_size": procs.world_size,
         "haan_version": haan.__version__, "torch_version": torch.__version__,
         "numpy_version": np.__version__, "python_version": platform.python_version(),
+        # how the training features were made (haan.data.contract), null when unknown
+        RUN_CONTRACT_KEY: dataset_contract_json(config),
     }
 
 

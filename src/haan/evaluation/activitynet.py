@@ -50,6 +50,8 @@ class GroundTruth:
     video: np.ndarray                # (N,) int64 index into videos
     label: np.ndarray                # (N,) int64 index into labels
     segment: np.ndarray              # (N, 2) float64 seconds
+    durations: list[float | None] | None = None   # (V,) each video's "duration" where it is a
+                                                  # positive number (not checked otherwise)
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,13 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
         video=np.repeat(np.arange(len(videos), dtype=np.int64), counts),
         label=np.array([index[name] for name in label_names], dtype=np.int64),
         segment=segment,
+        durations=[_duration(database[name].get("duration")) for name in videos],
     )
+
+
+def _duration(value: Any) -> float | None:
+    seconds = _as_float(value)
+    return seconds if seconds is not None and seconds > 0 else None
 
 
 def read_predictions(path: str | Path) -> Predictions:
@@ -247,32 +255,25 @@ def _videos_phrase(count: int, video: np.ndarray) -> str:
     return f"{count} predictions on {len(np.unique(video))} videos"
 
 
-def evaluate_files(ground_truth_path: str | Path, predictions_path: str | Path,
-                   subset: str | None = None,
-                   tiou_thresholds: Sequence[float] = DEFAULT_TIOU_THRESHOLDS,
-                   other_subsets: str = "false-positive",
-                   hierarchy_path: str | Path | None = None) -> EvaluationReport:
-    """ActivityNet detection mAP of a predictions file against a ground-truth file, by the rules of
-    the official evaluator.
+@dataclass(frozen=True)
+class Scored:
+    """What is scored of a predictions file against a ground-truth file, as the arrays
+    `haan.evaluation.metrics` takes (ground-truth video and label ids)."""
 
-    With `subset`, only the ground-truth videos of that subset are kept; predictions on the file's
-    other videos are false positives (the official rule) or, with `other_subsets="drop"`, left out.
-    Predictions on videos the file does not know are false positives. Classes are the labels the
-    file uses in any subset; those without an instance in the kept videos are left out of the mean
-    and listed. Predictions with labels the ground truth never uses are ignored (the official
-    evaluator fails on them). Each of these cases is reported with a `DataWarning` counting exactly
-    the predictions it concerns; so are odd segments (reversed, starting before 0, of zero length).
+    kept_annotation: np.ndarray      # (N,) bool: the ground truths scored (those of the subset)
+    used_prediction: np.ndarray      # (P,) bool: the predictions scored
+    arrays: tuple                    # gt video, label, segment; prediction video, label, segment,
+                                     # score: of the scored ones, in file order
+    ignored_labels: list[str]        # prediction labels the ground truth never uses
 
-    With `hierarchy_path` (a `{"fine label": "coarse label"}` file covering every ground-truth
-    label), the same ground truths and predictions are also scored with their coarse labels.
-    """
+
+def select_scored(gt: GroundTruth, pred: Predictions, subset: str | None = None,
+                  other_subsets: str = "false-positive", ground_truth_path: str | Path = "",
+                  predictions_path: str | Path = "") -> Scored:
+    """The ground truths and predictions `evaluate_files` scores, and its warnings (see there);
+    the paths only name the files in messages."""
     if other_subsets not in OTHER_SUBSET_RULES:
         raise ValueError(f"other_subsets must be one of {OTHER_SUBSET_RULES}, got {other_subsets!r}")
-    gt = read_ground_truth(ground_truth_path)
-    pred = read_predictions(predictions_path)
-    hierarchy = read_hierarchy(hierarchy_path) if hierarchy_path is not None else None
-    thr = np.asarray(tiou_thresholds, dtype=np.float64)
-
     if subset is None:
         kept_video = np.ones(len(gt.videos), dtype=bool)                  # (V,)
     else:
@@ -288,12 +289,6 @@ def evaluate_files(ground_truth_path: str | Path, predictions_path: str | Path,
     if not kept.any():
         raise InputError(f"{ground_truth_path}: no annotation to evaluate"
                          + (f" in subset {subset!r}" if subset is not None else ""))
-    if hierarchy is not None:
-        missing = [name for name in gt.labels if name not in hierarchy]
-        if missing:
-            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise InputError(f"{hierarchy_path}: no coarse label for the ground-truth label "
-                             f"{json.dumps(missing[0])}{more}")
 
     # Prediction videos -> ground-truth video ids (-1: unknown to the file). A video of another
     # subset keeps its id: it has no kept ground truth, so its predictions are false positives.
@@ -328,6 +323,25 @@ def evaluate_files(ground_truth_path: str | Path, predictions_path: str | Path,
     _warn_odd_segments(predictions_path, pred.segment[use])
     arrays = (gt.video[kept], gt.label[kept], gt.segment[kept],
               pred_video[use], pred_label[use], pred.segment[use], pred.score[use])
+    return Scored(kept, use, arrays, ignored)
+
+
+def check_hierarchy(gt: GroundTruth, hierarchy: dict[str, str],
+                    hierarchy_path: str | Path = "") -> None:
+    """Every ground-truth label must have a coarse label."""
+    missing = [name for name in gt.labels if name not in hierarchy]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise InputError(f"{hierarchy_path}: no coarse label for the ground-truth label "
+                         f"{json.dumps(missing[0])}{more}")
+
+
+def score(gt: GroundTruth, scored: Scored, subset: str | None,
+          tiou_thresholds: Sequence[float] = DEFAULT_TIOU_THRESHOLDS,
+          hierarchy: dict[str, str] | None = None) -> EvaluationReport:
+    """The report of what `select_scored` selected (hierarchy checked by `check_hierarchy`)."""
+    thr = np.asarray(tiou_thresholds, dtype=np.float64)
+    arrays = scored.arrays
     metrics = evaluate_detections(*arrays, num_classes=len(gt.labels), tiou_thresholds=thr)
     coarse = coarse_names = fine_to_coarse = None
     if hierarchy is not None:
@@ -338,10 +352,41 @@ def evaluate_files(ground_truth_path: str | Path, predictions_path: str | Path,
         coarse = coarse_detection_metrics(*arrays, fine_to_coarse=coarse_of,
                                           num_coarse=len(coarse_names), tiou_thresholds=thr)
     return EvaluationReport(
-        metrics=metrics, class_names=gt.labels, ignored_prediction_labels=ignored, subset=subset,
-        num_ground_truths=int(kept.sum()), num_predictions=int(use.sum()),
+        metrics=metrics, class_names=gt.labels, ignored_prediction_labels=scored.ignored_labels,
+        subset=subset, num_ground_truths=int(scored.kept_annotation.sum()),
+        num_predictions=int(scored.used_prediction.sum()),
         coarse=coarse, coarse_names=coarse_names, fine_to_coarse=fine_to_coarse,
     )
+
+
+def evaluate_files(ground_truth_path: str | Path, predictions_path: str | Path,
+                   subset: str | None = None,
+                   tiou_thresholds: Sequence[float] = DEFAULT_TIOU_THRESHOLDS,
+                   other_subsets: str = "false-positive",
+                   hierarchy_path: str | Path | None = None) -> EvaluationReport:
+    """ActivityNet detection mAP of a predictions file against a ground-truth file, by the rules of
+    the official evaluator.
+
+    With `subset`, only the ground-truth videos of that subset are kept; predictions on the file's
+    other videos are false positives (the official rule) or, with `other_subsets="drop"`, left out.
+    Predictions on videos the file does not know are false positives. Classes are the labels the
+    file uses in any subset; those without an instance in the kept videos are left out of the mean
+    and listed. Predictions with labels the ground truth never uses are ignored (the official
+    evaluator fails on them). Each of these cases is reported with a `DataWarning` counting exactly
+    the predictions it concerns; so are odd segments (reversed, starting before 0, of zero length).
+
+    With `hierarchy_path` (a `{"fine label": "coarse label"}` file covering every ground-truth
+    label), the same ground truths and predictions are also scored with their coarse labels.
+    """
+    if other_subsets not in OTHER_SUBSET_RULES:
+        raise ValueError(f"other_subsets must be one of {OTHER_SUBSET_RULES}, got {other_subsets!r}")
+    gt = read_ground_truth(ground_truth_path)
+    pred = read_predictions(predictions_path)
+    hierarchy = read_hierarchy(hierarchy_path) if hierarchy_path is not None else None
+    if hierarchy is not None:
+        check_hierarchy(gt, hierarchy, hierarchy_path)
+    scored = select_scored(gt, pred, subset, other_subsets, ground_truth_path, predictions_path)
+    return score(gt, scored, subset, tiou_thresholds, hierarchy)
 
 
 def format_report(report: EvaluationReport) -> str:

@@ -140,8 +140,10 @@ def evaluate_model(
     model: HAAN, dataset: Dataset, indices: np.ndarray, config: Config, device: torch.device,
     progress: bool = False, procs: Processes = SINGLE,
 ) -> EvaluationResult:
-    """Score, detect and evaluate these videos, streaming chunk by chunk (split over `procs`)."""
-    indices = np.asarray(indices, dtype=np.int64)
+    """Score, detect and evaluate those of these videos whose segments are known (a video with
+    video-level labels only has nothing to score detections against), streaming chunk by chunk
+    (split over `procs`); the result's `indices` are the videos scored."""
+    indices = dataset.with_segments(indices)
     lengths = dataset.lengths[indices]
     max_clips = chunk_clips(dataset.feature_size)
     chunks = my_chunks(len(video_chunks(lengths, max_clips)), procs)

@@ -118,16 +118,36 @@ def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: 
     truth; `evaluate_detections` leaves such classes out of the mean).
     """
     thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)   # (M,)
+    num_gts, num_dets = len(np.asarray(gt_video).reshape(-1)), len(np.asarray(pred_video).reshape(-1))
+    if num_dets == 0 or num_gts == 0 or len(thr) == 0:
+        return np.zeros(len(thr))
+    _, tp = true_positives(gt_video, gt_segment, pred_video, pred_segment, pred_score, thr)
+    tp_cum = np.cumsum(tp, axis=1, dtype=np.float64)                  # (M, P)
+    fp_cum = np.cumsum(~tp, axis=1, dtype=np.float64)                 # (M, P)
+    recall = tp_cum / num_gts
+    precision = tp_cum / (tp_cum + fp_cum)
+    return interpolated_ap(precision, recall)
+
+
+def true_positives(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: np.ndarray,
+                   pred_segment: np.ndarray, pred_score: np.ndarray,
+                   tiou_thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's greedy matching of one class's detections: (rank (P,), tp (M, P) bool).
+
+    Arguments as `average_precision`. rank: the detections' indices in the paper's ranking,
+    `np.argsort(pred_score)[::-1]`; tp[m, i]: the detection of rank i (`rank[i]`) takes a ground
+    truth at threshold m (each ground truth is taken by at most one detection per threshold).
+    """
+    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)   # (M,)
     gt_video = np.asarray(gt_video).reshape(-1)
     pred_video = np.asarray(pred_video).reshape(-1)
     gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
     pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
     pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
     num_gts, num_dets, m = len(gt_video), len(pred_video), len(thr)
-    if num_dets == 0 or num_gts == 0 or m == 0:
-        return np.zeros(m)
-
     rank = np.argsort(pred_score)[::-1]                               # (P,) the paper's order
+    if num_dets == 0 or num_gts == 0 or m == 0:
+        return rank, np.zeros((m, num_dets), dtype=bool)
     video, segment = pred_video[rank], pred_segment[rank]
 
     # Same-video pairs: ground truths sorted by video, each detection's block found by bisection.
@@ -164,12 +184,7 @@ def average_precision(gt_video: np.ndarray, gt_segment: np.ndarray, pred_video: 
         tp_bits = _match_pairs(det, gt, n_pass - lo_bit, num_dets, num_gts, bits)   # (P,)
         chunk = order[lo_bit:lo_bit + bits]
         tp[chunk] = ((tp_bits[None, :] >> np.arange(bits)[:, None]) & 1) == 1
-
-    tp_cum = np.cumsum(tp, axis=1, dtype=np.float64)                  # (M, P)
-    fp_cum = np.cumsum(~tp, axis=1, dtype=np.float64)                 # (M, P)
-    recall = tp_cum / num_gts
-    precision = tp_cum / (tp_cum + fp_cum)
-    return interpolated_ap(precision, recall)
+    return rank, tp
 
 
 def _as_int(name: str, x) -> np.ndarray:
@@ -244,6 +259,29 @@ def evaluate_detections(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: 
     mAP = per_class_ap[has_gt].mean(axis=0) if has_gt.any() else np.full(len(thr), np.nan)
     return DetectionMetrics(tiou_thresholds=thr, per_class_ap=per_class_ap, has_ground_truth=has_gt,
                             mAP=mAP, average_mAP=float(mAP.mean()))
+
+
+def detection_true_positives(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,
+                             pred_video: np.ndarray, pred_label: np.ndarray,
+                             pred_segment: np.ndarray, pred_score: np.ndarray,
+                             tiou_thresholds) -> np.ndarray:
+    """Each detection true (matched) or false positive at each tIoU threshold, as
+    `evaluate_detections` counts it: (M, P) bool in the input order. Arguments as there; each
+    class is matched on its own, keeping the input order inside the class (the ties rule)."""
+    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)   # (M,)
+    gt_label, pred_label = _as_int("gt_label", gt_label), _as_int("pred_label", pred_label)
+    gt_video, pred_video = _as_int("gt_video", gt_video), _as_int("pred_video", pred_video)
+    gt_segment = np.asarray(gt_segment, dtype=np.float64).reshape(-1, 2)
+    pred_segment = np.asarray(pred_segment, dtype=np.float64).reshape(-1, 2)
+    pred_score = np.asarray(pred_score, dtype=np.float64).reshape(-1)
+    tp = np.zeros((len(thr), len(pred_label)), dtype=bool)            # (M, P)
+    for c in np.unique(pred_label).tolist():  # independent classes, each one vectorized
+        p = np.flatnonzero(pred_label == c)                           # input order kept
+        g = np.flatnonzero(gt_label == c)
+        rank, ranked = true_positives(gt_video[g], gt_segment[g], pred_video[p],
+                                      pred_segment[p], pred_score[p], thr)
+        tp[:, p[rank]] = ranked
+    return tp
 
 
 def coarse_detection_metrics(gt_video: np.ndarray, gt_label: np.ndarray, gt_segment: np.ndarray,

@@ -17,6 +17,8 @@ from haan.data.ground_truth import id_variants, lookup
 from haan.errors import DataWarning, InputError
 from haan.evaluation.postprocess import VideoDetections
 from haan.evaluation.reports import detections_json
+from haan.evaluation.thresholds import read_thresholds
+from haan.predict.contract_check import check_feature_contract, run_contract
 from haan.predict.detection import Prediction, predict_videos
 from haan.predict.inputs import (
     FeatureVideo,
@@ -41,7 +43,7 @@ class PredictReport:
     predictor: Predictor
     prediction: Prediction
     out: Path
-    written: dict[str, Path]  # "scores", "plots", "srt" -> folder, for those written
+    written: dict[str, Path]  # "scores", "plots", "srt" -> folder, "html" -> file, if written
 
 
 def _figure_classes(config: Config) -> tuple[list[str], list[str], np.ndarray]:
@@ -73,18 +75,22 @@ class _Inputs:
 def _read_inputs(inputs: Sequence[str | Path], predictor: Predictor,
                  clips_per_second: float | None, durations: str | Path | None,
                  annotations: str | Path | None, gt: GroundTruthFile | None,
-                 video_options: VideoOptions, progress: bool) -> _Inputs:
-    """Every input checked (features' headers, clip rates, what extraction needs, names)."""
+                 video_options: VideoOptions, progress: bool,
+                 ignore_contract: bool = False) -> _Inputs:
+    """Every input checked (features' headers, clip rates, the run's feature contract, what
+    extraction needs, names)."""
     cfg = predictor.config
     duration_table = (read_durations(durations) if durations is not None
                       else gt.durations if gt is not None else None)
     paths = [Path(p) for p in inputs]
     video_files = [p for p in paths if is_video_file(p)]
     videos = feature_videos([p for p in paths if not is_video_file(p)])
-    check_videos(videos, cfg)
     rates = clip_rates(videos, cfg, clips_per_second, duration_table,
                        str(durations or annotations or "--durations"),
                        "--annotations" if annotations is not None else "--durations")
+    check_feature_contract(videos, rates, run_contract(predictor.models_dir),
+                           predictor.models_dir, ignore_contract)
+    check_videos(videos, cfg)
     extract = (extract_inputs(video_files, cfg, video_options, predictor.device, progress)
                if video_files else None)
     names = [v.name for v in videos] + [p.stem for p in video_files]
@@ -151,14 +157,27 @@ def run_prediction(
     overrides: Sequence[str] = (), clips_per_second: float | None = None,
     durations: str | Path | None = None, annotations: str | Path | None = None,
     scores_dir: str | Path | None = None, plot_dir: str | Path | None = None,
-    srt_dir: str | Path | None = None, video_options: VideoOptions = VideoOptions(),
-    device: str = "auto", overwrite: bool = False, progress: bool = False,
+    srt_dir: str | Path | None = None, html: str | Path | None = None,
+    video_options: VideoOptions = VideoOptions(), device: str = "auto", overwrite: bool = False,
+    progress: bool = False, thresholds: str | Path | None = None, ignore_contract: bool = False,
 ) -> PredictReport:
     """`haan predict`: detections of every input video into `out` (ActivityNet results JSON,
     class names as labels), and per video `<id>.npy` (T, C) scores in `scores_dir`, `<id>.png`
     in `plot_dir` and `<id>.srt` in `srt_dir`. Every input is checked before anything is written;
     nothing is replaced without `overwrite`. `annotations` (an ActivityNet file) gives durations
-    and, in the figures, the ground truth of the videos it names."""
+    and, in the figures, the ground truth of the videos it names. Feature inputs are checked
+    against the run's feature contract (haan.predict.contract_check; `ignore_contract`: a
+    mismatch other than the dimension is a warning).
+
+    `thresholds`: a thresholds file (`haan.evaluation.thresholds`): detections under their class's
+    threshold (the file's default for classes it does not list; null: keep them) are dropped
+    everywhere (detections file, summaries, subtitles, figures), and the output JSON records it
+    under "thresholds" ({"file", "tiou", "subset", "thresholds", "default", "dropped"}). A class
+    of the file the model does not have is an error.
+
+    `html`: also the report page of the detections (`haan.viz.report`), with the video files
+    among the inputs and the ground truth of `annotations` drawn (not evaluated: it may hold
+    other videos)."""
     if not inputs:
         raise InputError("no input given (feature files, folders, stores or video files)")
     if durations is not None and annotations is not None:
@@ -166,15 +185,21 @@ def run_prediction(
     out = Path(out)
     if out.suffix.lower() != ".json":
         raise InputError(f"{out}: the detections file must be a .json file")
+    if html is not None and Path(html).suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"{html}: --html must name an .html file")
     predictor = load_predictor(run, models_dir, config, overrides, device)
     cfg = predictor.config
+    chosen = read_thresholds(thresholds) if thresholds is not None else None
+    min_scores = chosen.min_scores(predictor.class_names) if chosen is not None else None
     figure_classes = _figure_classes(cfg) if plot_dir is not None else None
     gt = read_ground_truth_file(annotations) if annotations is not None else None
     given = _read_inputs(inputs, predictor, clips_per_second, durations, annotations, gt,
-                         video_options, progress)
+                         video_options, progress, ignore_contract)
     folders = {key: Path(d) for key, d in (("scores", scores_dir), ("plots", plot_dir),
                                            ("srt", srt_dir)) if d is not None}
     _output_folders(out, given.names, folders, overwrite)
+    if html is not None and not overwrite:
+        fileio.refuse_to_replace([html])
 
     videos, rates = given.videos, given.rates
     if given.extract is not None:
@@ -183,14 +208,36 @@ def run_prediction(
         videos = videos + extracted
         rates = np.concatenate([rates, [v.grid_rate for v in extracted]])
     write = _VideoOutputs(videos, rates, folders, predictor, gt, figure_classes)
-    prediction = predict_videos(predictor, videos, rates, write, progress)
+    prediction = predict_videos(predictor, videos, rates, write, progress, min_scores)
     if write.unknown_labels:
         warnings.warn(f"{annotations}: {write.unknown_labels} ground-truth instances have labels "
                       "the model does not know; the figures leave them out", DataWarning,
                       stacklevel=2)
-    fileio.write_json(out, detections_json(prediction.detections, prediction.names,
-                                           predictor.class_names), indent=None)
-    return PredictReport(predictor, prediction, out, folders)
+    results = detections_json(prediction.detections, prediction.names, predictor.class_names)
+    if chosen is not None:  # where the detections were cut; evaluators ignore the extra key
+        results["thresholds"] = {"file": str(thresholds), **chosen.to_dict(),
+                                 "dropped": prediction.dropped}
+    fileio.write_json(out, results, indent=None)
+    written = dict(folders)
+    if html is not None:
+        written["html"] = _write_html(out, Path(html), inputs, annotations, durations, gt)
+    return PredictReport(predictor, prediction, out, written)
+
+
+def _write_html(out: Path, html: Path, inputs: Sequence[str | Path],
+                annotations: str | Path | None, durations: str | Path | None,
+                gt: GroundTruthFile | None) -> Path:
+    """The report page of the detections just written: the video files among the inputs play in
+    it; `annotations`' ground truth is drawn, not evaluated."""
+    from haan.viz.report import ReportOptions, write_report
+
+    videos = {Path(p).stem: Path(p) for p in inputs if is_video_file(p)}
+    seconds = read_durations(durations) if durations is not None else (
+        gt.durations if gt is not None else {})
+    write_report(out, html, ReportOptions(ground_truth=annotations, video_files=videos,
+                                          durations=seconds, evaluate=False),
+                 overwrite=True)  # refused above, before any work, unless --overwrite
+    return html
 
 
 # ----------------------------------------------------------------------------------------------

@@ -69,6 +69,8 @@ def run_evaluation(
     (per-class AP, fine and coarse level) under EVAL_OUTPUTS' names (PAPER_EVAL_OUTPUTS' for the
     paper's main.py), and with `plots` the report's figure (EVAL_FIGURE). The config: see
     `evaluation_config`."""
+    if not Path(models_dir).is_dir():
+        raise InputError(f"{models_dir}: no such folder (of checkpoints)")
     config = evaluation_config(config_name, overrides, models_dir)
     show = progress and sys.stderr.isatty()
     dataset = load_dataset(config, progress=show)
@@ -78,13 +80,14 @@ def run_evaluation(
     names = dict(PAPER_EVAL_OUTPUTS if paper_names else EVAL_OUTPUTS)
     if plots:
         names["figure"] = EVAL_FIGURE
-    out = fileio.output_folder(output_dir if output_dir else models_dir)
+    out = Path(output_dir if output_dir else models_dir)
     paths = {key: out / name for key, name in names.items()}
     if not overwrite:
         fileio.refuse_to_replace(list(paths.values()))
     model = build_inference_model(config).to(dev)
     epoch = load_checkpoints(model, Path(models_dir), blocks=inference_blocks(config),
                              map_location=dev)
+    fileio.output_folder(out)  # only once the checkpoints loaded: a failed command makes nothing
     result = evaluate_model(model, dataset, dataset.test_indices, config, dev, progress=show)
     coarse = score_coarse(result, dataset, config)
     write_results_csv(paths["results"], results_header(config),
@@ -95,7 +98,11 @@ def run_evaluation(
     report = report_json(result.metrics, dataset.fine_names, coarse=coarse,
                          coarse_names=dataset.coarse_names, fine_to_coarse=dataset.fine_to_coarse)
     fileio.write_json(paths["report"], report)
-    title = f"{config.dataset.name} test set ({len(dataset.test_indices)} videos)"
+    title = f"{config.dataset.name} test set ({len(result.indices)} videos)"
+    unscored = len(dataset.test_indices) - len(result.indices)
+    if unscored:
+        say(f"scored the {len(result.indices)} of {len(dataset.test_indices)} test videos that "
+            f"have segments; {unscored} have video-level labels only")
     if plots:
         from haan.viz.plots import ap_report_curves, plot_ap, save_figure
 
