@@ -662,6 +662,8 @@ def test_video_files_reproduce_the_runs_feature_contract(video_run, tmp_path, ca
                                          f"'{user_sha}'"),
         ([user, "--random-weights"], "--weights-rgb: feature contract: weights_sha256 is 'random' "
                                      f"here but the run was trained on '{user_sha}'"),
+        ([made_random], "--random-weights: this run's features were made by an untrained "
+                        "network (--random-weights); pass --random-weights with its --seed"),
         ([made_random, "--random-weights", "--fps", "24"],
          "--fps: feature contract: fps is 24.0 here but the run was trained on 25.0"),
         ([made_random, "--random-weights", "--stride", "8"],

@@ -92,11 +92,12 @@ def contract_options(contract: FeatureContract, options: VideoOptions, config: C
     weights = {"rgb": options.weights_rgb, "flow": options.weights_flow}
     for stream, recorded in contract.weights_sha256.items():
         flag, file = f"--weights-{stream}", weights[stream]
-        if options.random_weights or recorded == "random":
-            if not (options.random_weights and recorded == "random"):
-                problems.append(mismatch_message(
-                    flag, ("weights_sha256", recorded, "random" if options.random_weights
-                           else "real weights")))
+        if recorded == "random" and not options.random_weights:
+            problems.append("--random-weights: this run's features were made by an untrained "
+                            "network (--random-weights); pass --random-weights with its --seed")
+        elif options.random_weights:
+            if recorded != "random":
+                problems.append(mismatch_message(flag, ("weights_sha256", recorded, "random")))
         elif file is not None:
             sha = sha256_file(file) if Path(file).is_file() else None
             if sha is not None and sha != recorded:
@@ -104,6 +105,7 @@ def contract_options(contract: FeatureContract, options: VideoOptions, config: C
         elif stream == "flow" or recorded != sha256_file(default_weights_source()):
             problems.append(f"{flag}: this run's features were made with weights whose SHA-256 "
                             f"is {recorded}; pass {flag} FILE with that file")
+    problems = list(dict.fromkeys(problems))  # a line shared by both streams once
     if problems and not options.ignore_contract:
         raise InputError(problems[0])
     for problem in problems:
