@@ -19,10 +19,10 @@ COMMANDS = [
     "data export-gt",
     "synth", "train", "evaluate",
     "plot", "plot training", "plot ap", "plot video",
-    "predict", "report", "compare", "extract",
+    "predict", "report", "compare", "extract", "classify",
 ]
 I3D_OPTIONS = ["--fps", "--clip-frames", "--stride", "--streams", "--weights-rgb",
-               "--weights-flow", "--random-weights", "--seed", "--batch-size"]
+               "--weights-flow", "--random-weights", "--seed", "--batch-size", "--precision"]
 
 
 def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
@@ -80,13 +80,14 @@ def test_extract_and_predict_spell_the_i3d_options_alike():
     assert [shape(a) for a in extract] == [shape(a) for a in predict]
     argv = ["--fps", "25", "--clip-frames", "8", "--stride", "4", "--streams", "rgb+flow",
             "--weights-rgb", "r.pt", "--weights-flow", "f.pt", "--random-weights", "--seed", "3",
-            "--batch-size", "2"]
+            "--batch-size", "2", "--precision", "bf16"]
     parser = build_parser()
     from_extract = vars(parser.parse_args(["extract", "v.mp4", "--out", "d", *argv]))
     from_predict = vars(parser.parse_args(["predict", "v.mp4", "--out", "o.json", *argv]))
     dests = [a.dest for a in extract]
     assert [from_extract[d] for d in dests] == [from_predict[d] for d in dests]
-    assert [from_extract[d] for d in dests] == [25.0, 8, 4, "rgb+flow", "r.pt", "f.pt", True, 3, 2]
+    assert [from_extract[d] for d in dests] == [25.0, 8, 4, "rgb+flow", "r.pt", "f.pt", True, 3, 2,
+                                                   "bf16"]
 
 
 def test_extract_has_a_grid_of_its_own_and_predict_takes_the_runs():
@@ -96,8 +97,9 @@ def test_extract_has_a_grid_of_its_own_and_predict_takes_the_runs():
     grid = ["fps", "clip_frames", "stride", "streams"]
     assert [extract[d] for d in grid] == [24.0, 16, 16, "rgb"]
     assert [predict[d] for d in grid] == [None, None, None, None]
-    rest = ["weights_rgb", "weights_flow", "random_weights", "seed", "batch_size"]
-    assert [extract[d] for d in rest] == [predict[d] for d in rest] == [None, None, False, 0, 8]
+    rest = ["weights_rgb", "weights_flow", "random_weights", "seed", "batch_size", "precision"]
+    assert [extract[d] for d in rest] == [predict[d] for d in rest] == [None, None, False, 0, 8,
+                                                                        "auto"]
 
 
 def options(parser: argparse.ArgumentParser,

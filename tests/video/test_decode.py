@@ -126,7 +126,7 @@ def test_errors_of_files_that_are_not_videos(tmp_path):
     (tmp_path / "noise.mp4").write_bytes(np.random.default_rng(0).bytes(5000))
     one_line_error(tmp_path / "noise.mp4", "not a readable video")
     (tmp_path / "empty.mp4").write_bytes(b"")
-    one_line_error(tmp_path / "empty.mp4", "not a readable video")
+    one_line_error(tmp_path / "empty.mp4", "an empty file (0 bytes), not a video")
     whole = constant_rate(tmp_path / "whole.mp4", 1, 30).read_bytes()
     (tmp_path / "truncated.mp4").write_bytes(whole[: len(whole) // 2])  # no index at the end
     one_line_error(tmp_path / "truncated.mp4", "not a readable video")

@@ -9,7 +9,16 @@ import torch
 import torch.nn.functional as F
 
 from haan.errors import InputError
-from haan.video.i3d import I3D, ConvUnit, MaxPoolSame, check_state_dict, load_i3d, random_i3d
+from haan.video.i3d import (
+    I3D,
+    ConvUnit,
+    MaxPoolSame,
+    check_state_dict,
+    fold_batch_norm,
+    load_i3d,
+    pad_same,
+    random_i3d,
+)
 
 # The port's InceptionI3d, endpoint by endpoint: Unit3D(in_channels, output_channels,
 # kernel_shape) and InceptionModule(in_channels, [b0, b1a, b1b, b2a, b2b, b3b]), with the input
@@ -110,7 +119,9 @@ def test_same_padding_matches_the_port(kernel, stride):
     with torch.no_grad():
         unit.bn.running_mean.uniform_(-1, 1)
         unit.bn.running_var.uniform_(0.5, 2)
-        expected = F.relu(unit.bn(unit.conv3d(port_pad(x, kernel, stride))))
+        # the port: pad, then an unpadded convolution (haan's pads itself where that is the same)
+        conv = F.conv3d(port_pad(x, kernel, stride), unit.conv3d.weight, stride=stride)
+        expected = F.relu(unit.bn(conv))
         assert torch.allclose(unit(x), expected, atol=1e-6)
         assert unit(x).shape[2:] == tuple(-(-s // st) for s, st in zip(x.shape[2:], stride))
         relu_x = x.clamp(min=0)  # the port's max pools pad with zeros after a ReLU
@@ -224,3 +235,33 @@ def test_logits_of_another_dataset_load(tmp_path, port_like_file):
     torch.save(charades, tmp_path / "rgb_charades.pt")
     model = load_i3d(tmp_path / "rgb_charades.pt", in_channels=3)
     assert model.logits.conv3d.weight.shape == (157, 1024, 1, 1, 1)
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 8, 112, 112), (1, 2, 7, 113, 111), (2, 2, 4, 14, 14),
+                                   (1, 2, 3, 15, 16), (1, 2, 1, 1, 1), (1, 2, 2, 3, 5)])
+@pytest.mark.parametrize("kernel, stride", [((1, 3, 3), (1, 2, 2)), ((3, 3, 3), (2, 2, 2)),
+                                            ((2, 2, 2), (2, 2, 2)), ((3, 3, 3), (1, 1, 1))])
+def test_pools_without_a_padded_copy_equal_the_ports_pool(shape, kernel, stride):
+    # inputs >= 0, as every pool's in I3D (after a ReLU); exact: a maximum is a comparison
+    x = torch.rand(shape) * (torch.rand(shape) > 0.3)
+    padded = pad_same(x, kernel, stride)
+    assert torch.equal(MaxPoolSame(kernel, stride)(x), F.max_pool3d(padded, kernel, stride))
+
+
+def test_folded_batch_norm_gives_the_same_features():
+    model = random_i3d(3, seed=4)
+    generator = torch.Generator().manual_seed(5)
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm3d)):
+        c = bn.num_features
+        bn.weight.data = torch.rand(c, generator=generator) + 0.5
+        bn.bias.data = torch.randn(c, generator=generator) * 0.1
+        bn.running_mean.data = torch.randn(c, generator=generator) * 0.1
+        bn.running_var.data = torch.rand(c, generator=generator) + 0.5
+    folded = fold_batch_norm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm3d) for m in model.modules())  # a copy
+    x = torch.rand(2, 3, 8, 40, 40, generator=generator) * 2 - 1
+    with torch.inference_mode():
+        expected = model.features(x)
+        got = folded.features(x.contiguous(memory_format=torch.channels_last_3d))
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5 * expected.abs().max().item())

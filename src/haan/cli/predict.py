@@ -73,7 +73,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         progress=progress_bars(args),
         video_options=VideoOptions(args.fps, args.clip_frames, args.stride, args.streams,
                                    args.weights_rgb, args.weights_flow, args.random_weights,
-                                   args.seed, args.batch_size))
+                                   args.seed, args.batch_size, args.precision,
+                                   args.ignore_contract))
     p = report.prediction
     print(format_summary(p.summaries, report.predictor.class_names))
     epoch = report.predictor.epoch

@@ -1,9 +1,18 @@
 """Video files as `haan predict` inputs: the grid their I3D features are extracted on (the run's
 recorded one, `[haan] clip_grid_path`, or the options'), checked before anything runs, and the
-extraction itself (`haan.video.extract`), each video's rate its grid's fps / stride."""
+extraction itself (`haan.video.extract`), each video's rate its grid's fps / stride.
+
+Where the run's dataset recorded a feature contract (`haan.data.contract`, the "contract" of its
+clip-grid file), the videos are extracted exactly as its features were: its grid, streams and
+weights. Weights are matched by SHA-256: the default Kinetics-400 weights when the run's are
+theirs, else the file the user gives, which must have the recorded SHA-256. Any difference is
+one line naming the field, the run's value and the input's, unless `ignore_contract` (then a
+warning). A dataset without a contract (imported before contracts existed) works as before,
+with a warning that its contract is unknown."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +22,7 @@ import torch
 
 from haan import fileio
 from haan.config import Config
+from haan.data.contract import CONTRACT_KEY, FeatureContract, mismatch_message
 from haan.errors import DataWarning, InputError
 from haan.predict.inputs import FeatureVideo
 from haan.video.grid import GridSpec
@@ -32,6 +42,8 @@ class VideoOptions:
     random_weights: bool = False
     seed: int = 0
     batch_size: int = 8
+    precision: str = "auto"
+    ignore_contract: bool = False  # extract even where the run's feature contract differs
 
 
 def recorded_grid(config: Config) -> dict[str, Any] | None:
@@ -47,6 +59,60 @@ def recorded_grid(config: Config) -> dict[str, Any] | None:
         raise InputError(f"{path}: expected {{\"fps\", \"clip_frames\", \"stride\", \"streams\"}} "
                          "(config [haan] clip_grid_path)")
     return {k: grid[k] for k in kinds}
+
+
+def recorded_contract(config: Config) -> FeatureContract | None:
+    """The feature contract the config's dataset recorded (its clip-grid file's "contract"),
+    None where there is none."""
+    path = config.haan.clip_grid_path
+    if not path:
+        return None
+    data = fileio.read_json(path)
+    if not isinstance(data, dict) or CONTRACT_KEY not in data:
+        return None
+    return FeatureContract.from_json(data[CONTRACT_KEY], source=f"{path}")
+
+
+def contract_options(contract: FeatureContract, options: VideoOptions, config: Config
+                     ) -> VideoOptions:
+    """The options that reproduce `contract`: its grid and streams where the options give none,
+    and the weights it was made with. A given value that differs, or weights whose SHA-256 is
+    not the recorded one, is one InputError line (a warning with `ignore_contract`)."""
+    from haan.video.network import EXTRACTOR
+    from haan.video.weights import default_weights_source, sha256_file
+
+    grid = {"fps": contract.fps, "clip_frames": contract.clip_frames, "stride": contract.stride,
+            "streams": contract.streams}
+    given = {k: getattr(options, k) for k in grid}
+    problems = [mismatch_message("--" + k.replace("_", "-"), (k, grid[k], v))
+                for k, v in given.items() if v is not None and v != grid[k]]
+    if contract.extractor != EXTRACTOR:
+        problems.insert(0, mismatch_message(str(config.haan.clip_grid_path),
+                                            ("extractor", contract.extractor, EXTRACTOR)))
+    weights = {"rgb": options.weights_rgb, "flow": options.weights_flow}
+    for stream, recorded in contract.weights_sha256.items():
+        flag, file = f"--weights-{stream}", weights[stream]
+        if recorded == "random" and not options.random_weights:
+            problems.append("--random-weights: this run's features were made by an untrained "
+                            "network (--random-weights); pass --random-weights with its --seed")
+        elif options.random_weights:
+            if recorded != "random":
+                problems.append(mismatch_message(flag, ("weights_sha256", recorded, "random")))
+        elif file is not None:
+            sha = sha256_file(file) if Path(file).is_file() else None
+            if sha is not None and sha != recorded:
+                problems.append(mismatch_message(str(file), ("weights_sha256", recorded, sha)))
+        elif stream == "flow" or recorded != sha256_file(default_weights_source()):
+            problems.append(f"{flag}: this run's features were made with weights whose SHA-256 "
+                            f"is {recorded}; pass {flag} FILE with that file")
+    problems = list(dict.fromkeys(problems))  # a line shared by both streams once
+    if problems and not options.ignore_contract:
+        raise InputError(problems[0])
+    for problem in problems:
+        warnings.warn(f"{problem} (--ignore-contract: extracting anyway)", DataWarning,
+                      stacklevel=2)
+    merged = {k: grid[k] if given[k] is None else given[k] for k in grid}
+    return dataclasses.replace(options, **merged)
 
 
 def extraction_grid(config: Config, options: VideoOptions) -> tuple[GridSpec, str]:
@@ -91,6 +157,14 @@ def extract_inputs(paths: Sequence[Path], config: Config, options: VideoOptions,
     from haan.video.i3d import FEATURE_DIM
 
     import_av()
+    contract = recorded_contract(config)
+    if contract is None:
+        warnings.warn(f"{config.source}: the run's feature contract is unknown (its dataset was "
+                      "imported before haan recorded how features were made): the video files "
+                      "are extracted with the options and default weights, unchecked",
+                      DataWarning, stacklevel=2)
+    else:
+        options = contract_options(contract, options, config)
     spec, streams = extraction_grid(config, options)
     dim = FEATURE_DIM * (2 if streams == "rgb+flow" else 1)
     D = config.hyperparameters.feature_size
@@ -102,7 +176,7 @@ def extract_inputs(paths: Sequence[Path], config: Config, options: VideoOptions,
         if not path.is_file():
             raise InputError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     network = build_network(streams, options.weights_rgb, options.weights_flow,
-                            options.random_weights, options.seed)
+                            options.random_weights, options.seed, options.precision)
     if options.batch_size < 1:
         raise InputError(f"--batch-size {options.batch_size}: must be at least 1")
 
@@ -118,4 +192,5 @@ def extract_inputs(paths: Sequence[Path], config: Config, options: VideoOptions,
     return extract
 
 
-__all__ = ["VideoOptions", "extract_inputs", "extraction_grid", "recorded_grid"]
+__all__ = ["VideoOptions", "contract_options", "extract_inputs", "extraction_grid",
+           "recorded_contract", "recorded_grid"]

@@ -5,7 +5,8 @@ output frame k stands for the interval [k / fps, (k + 1) / fps) after the first 
 the source frame on screen at the interval's middle, i.e. the last source frame j whose slot
 round((t_j - t_0) * fps) is at most k (halves round up; what FFmpeg's `fps` filter does). A
 source frame whose slot a later frame takes as well is dropped; a gap repeats the frame before
-it. The video lasts D = (end of the last frame) - t_0 seconds, the last frame lasting one
+it. A video that decodes to much less than its container's duration is truncated: an error.
+The video lasts D = (end of the last frame) - t_0 seconds, the last frame lasting one
 frame of the stream's average rate (else the interval before it; stored frame durations are
 not used: with B-frames they come in decoding order), and has round(D * fps) output frames (at
 least one). Timestamps are exact fractions, so a 10 s, 30 fps video gives 240 frames at 24 fps.
@@ -28,6 +29,9 @@ import numpy as np
 from haan.errors import DataWarning, InputError
 
 INSTALL_HINT = "pip install 'haan[video]'"
+# A video that decodes to less than this share of its container's duration, and over a second
+# less, is truncated (a cut download or copy): an error, not features of its first part.
+TRUNCATED = 0.9
 
 
 def import_av() -> Any:
@@ -88,6 +92,8 @@ class VideoFrames:
             raise InputError(f"{self.path}: no such file")
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder, not a video file")
+        if self.path.stat().st_size == 0:
+            raise InputError(f"{self.path}: an empty file (0 bytes), not a video")
         try:
             return av.open(str(self.path))
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
@@ -106,6 +112,9 @@ class VideoFrames:
                        else container.duration / 1e6 if container.duration else None)
             self.expected_frames = round(seconds * self.fps) if seconds else None
             yield from self._resample(av, container, stream)
+            if seconds and self.duration < TRUNCATED * seconds and seconds - self.duration > 1:
+                raise InputError(f"{self.path}: truncated: {self.duration:.2f} s of video could "
+                                 f"be decoded, its container says {seconds:.2f} s")
 
     def _resample(self, av: Any, container: Any, stream: Any) -> Iterator[np.ndarray]:
         # Sequential by nature: each frame's fate depends on the timestamp of the next one.

