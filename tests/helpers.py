@@ -229,3 +229,14 @@ def write_thumos14(folder: Path) -> dict:
     mapping = folder / "groups.json"
     mapping.write_text(json.dumps({c: g for g, cs in GROUPS.items() for c in cs}))
     return {"gt": gt, "features": feats, "database": database, "mapping": mapping}
+
+
+# A HAAN model that trains in about a second (--set on top of an imported config).
+TINY_RUN = ("hyperparameters.epochs=2", "hyperparameters.encoded_feature_size=16",
+            "hyperparameters.num_visual_concepts=8", "hyperparameters.num_top_visual_concepts=2",
+            "hyperparameters.batch_size=8", "hyperparameters.learning_rate=0.001")
+
+
+def sets(overrides) -> list[str]:
+    """`--set` options for the command line: ["--set", o1, "--set", o2, ...]."""
+    return [x for o in overrides for x in ("--set", o)]

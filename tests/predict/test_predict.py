@@ -30,13 +30,9 @@ from haan.models.haan import HAAN
 from haan.video.grid import ClipGrid
 from haan.video.i3d import I3D
 
-from helpers import GROUPS, THUMOS14_CLASSES, R, write_activitynet, write_thumos14
+from helpers import GROUPS, THUMOS14_CLASSES, TINY_RUN, R, sets, write_activitynet
 
 PNG = b"\x89PNG\r\n\x1a\n"
-# A model that trains in about a second (--set on top of the imported config).
-TINY = ["hyperparameters.epochs=2", "hyperparameters.encoded_feature_size=16",
-        "hyperparameters.num_visual_concepts=8", "hyperparameters.num_top_visual_concepts=2",
-        "hyperparameters.batch_size=8", "hyperparameters.learning_rate=0.001"]
 
 
 # The fixture's run is trained on features without a feature contract: every predict warns that
@@ -51,29 +47,15 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     return status, out, err
 
 
-def sets(overrides: list[str]) -> list[str]:
-    return [x for o in overrides for x in ("--set", o)]
-
-
 @pytest.fixture(scope="module")
-def thumos(tmp_path_factory) -> dict:
-    """THUMOS14's layout imported (--clips-per-second 25/16, groups.json as the hierarchy), a
-    tiny run trained on it and haan evaluate's outputs for its best epoch."""
-    root = tmp_path_factory.mktemp("thumos")
-    src = write_thumos14(root)
-    data = root / "thumos"
-    assert main(["data", "import", "activitynet", "--annotations", str(src["gt"]),
-                 "--features", str(src["features"]), "--out", str(data), "--train-subset",
-                 "validation", "--test-subset", "test", "--hierarchy", str(src["mapping"]),
-                 "--clips-per-second", str(R)]) == 0
-    assert main(["train", "--config", str(data / "config.toml"), *sets(TINY), "--output-dir",
-                 str(root / "out"), "--exp-name", "r", "--quiet", "--threads", "1"]) == 0
-    run_dir = root / "out" / "thumos" / "r"
+def thumos(thumos_run) -> dict:
+    """The shared tiny run (conftest.thumos_run) and haan evaluate's outputs for its best epoch."""
+    root, run_dir = thumos_run["root"], thumos_run["run"]
     assert main(["evaluate", "--config", str(run_dir / "config.toml"), "--models-dir",
                  str(run_dir), "--output-dir", str(root / "ev"), "--quiet", "--threads", "1"]) == 0
-    tests = [src["features"] / f"{name}.npy" for name, e in src["database"].items()
-             if e["subset"] == "test"]
-    return {**src, "root": root, "data": data, "run": run_dir, "ev": root / "ev", "tests": tests}
+    tests = [thumos_run["features"] / f"{name}.npy"
+             for name, e in thumos_run["database"].items() if e["subset"] == "test"]
+    return {**thumos_run, "ev": root / "ev", "tests": tests}
 
 
 def model_of(run_dir: Path) -> HAAN:
@@ -468,7 +450,7 @@ def video_run(tmp_path_factory) -> Path:
     assert json.loads((data / "clip_grid.json").read_text()) == {
         "fps": 25.0, "clip_frames": 16, "stride": 16, "streams": "rgb",
         "clips_per_second": 1.5625, "feature_dim": 1024}
-    assert main(["train", "--config", str(data / "config.toml"), *sets(TINY[1:]), "--set",
+    assert main(["train", "--config", str(data / "config.toml"), *sets(TINY_RUN[1:]), "--set",
                  "hyperparameters.epochs=1", "--set", "hyperparameters.num_visual_concepts=4",
                  "--output-dir", str(root / "out"), "--exp-name", "v", "--quiet"]) == 0
     return root / "out" / "data" / "v"

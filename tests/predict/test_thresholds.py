@@ -14,12 +14,7 @@ from haan.evaluation.activitynet import read_ground_truth, read_predictions
 from haan.evaluation.operating_report import choose_thresholds_file, operating_points_section
 from haan.evaluation.thresholds import ThresholdsFile, write_thresholds
 
-from helpers import THUMOS14_CLASSES, R, write_thumos14
-
-# A model that trains in about a second (--set on top of the imported config).
-TINY = ["hyperparameters.epochs=2", "hyperparameters.encoded_feature_size=16",
-        "hyperparameters.num_visual_concepts=8", "hyperparameters.num_top_visual_concepts=2",
-        "hyperparameters.batch_size=8", "hyperparameters.learning_rate=0.001"]
+from helpers import THUMOS14_CLASSES
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -29,24 +24,13 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def predicted(tmp_path_factory) -> dict:
-    """THUMOS14's layout imported, a tiny run trained on it, and its detections for all 410
-    videos (validation and test) without thresholds."""
-    root = tmp_path_factory.mktemp("thresholds")
-    src = write_thumos14(root)
-    data = root / "thumos"
-    assert main(["data", "import", "activitynet", "--annotations", str(src["gt"]),
-                 "--features", str(src["features"]), "--out", str(data), "--train-subset",
-                 "validation", "--test-subset", "test", "--hierarchy", str(src["mapping"]),
-                 "--clips-per-second", str(R)]) == 0
-    overrides = [x for o in TINY for x in ("--set", o)]
-    assert main(["train", "--config", str(data / "config.toml"), *overrides, "--output-dir",
-                 str(root / "out"), "--exp-name", "r", "--quiet", "--threads", "1"]) == 0
-    run_dir = root / "out" / "thumos" / "r"
-    plain = root / "plain.json"
-    assert main(["predict", "--run", str(run_dir), str(src["features"]), "--out", str(plain),
-                 "--quiet", "--threads", "1"]) == 0
-    return {**src, "run": run_dir, "plain": plain}
+def predicted(thumos_run) -> dict:
+    """The shared tiny run (conftest.thumos_run) and its detections for all 410 videos
+    (validation and test) without thresholds."""
+    plain = thumos_run["root"] / "plain.json"
+    assert main(["predict", "--run", str(thumos_run["run"]), str(thumos_run["features"]), "--out",
+                 str(plain), "--quiet", "--threads", "1"]) == 0
+    return {**thumos_run, "plain": plain}
 
 
 def kept_by_hand(results: dict, chosen: ThresholdsFile) -> dict:
