@@ -18,7 +18,6 @@ class DataWarning(UserWarning):
     """Something in the user's data that is suspicious but does not stop the run."""
 
 
-
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`; did you mean 'epochs'?` for the known name nearest a misspelt one, else "": the end of
     an unknown-key message."""
