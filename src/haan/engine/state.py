@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from haan import fileio
 from haan.config import Config, flatten, with_defaults
+from haan.data.dataset_card import RUN_CARD_KEY, dataset_card
 from haan.data.dataset_contract import RUN_CONTRACT_KEY, dataset_contract_json
 from haan.engine.board import BOARD_FOLDER, EVENT_FILES
 from haan.engine.checkpoints import (
@@ -164,7 +165,7 @@ def complete_checkpoint_sets(run_dir: Path, model: nn.Module, run: RunProgress) 
 def run_metadata(config: Config, seed: int, device: torch.device, procs: Processes,
                  tensorboard: bool = False) -> dict:
     """run.json: what made the run (`haan train --resume RUN_DIR` takes its seed and
-    --tensorboard from here)."""
+    --tensorboard from here), and what `haan predict` needs of its dataset."""
     import haan
 
     return {
@@ -175,6 +176,9 @@ def run_metadata(config: Config, seed: int, device: torch.device, procs: Process
         "numpy_version": np.__version__, "python_version": platform.python_version(),
         # how the training features were made (haan.data.contract), null when unknown
         RUN_CONTRACT_KEY: dataset_contract_json(config),
+        # what predicting needs of the dataset (haan.data.dataset_card): a run folder predicts
+        # on its own
+        RUN_CARD_KEY: dataset_card(config).to_json(),
     }
 
 

@@ -15,8 +15,9 @@ one video (`haan plot video`).
     run          run_prediction (`haan predict`), plot_run_video (`haan plot video`)
 
 The model is a run's best checkpoints (`encoder.pkl`, `fine_level_classifier.pkl`, checked against
-their manifest) with the run's `config.toml`: its `[evaluation]` alpha and kmax_mod_factor and its
-class names (`[haan] class_names_path`, else the ids).
+their manifest) with the run's `config.toml` (its `[evaluation]` alpha and kmax_mod_factor), and
+what run.json records of the training dataset (class names, hierarchy, clip rate, clip grid,
+feature contract), so that a run folder predicts on its own (haan.predict.predictor).
 
 Inputs, each PATH one of:
   * `<id>.npy` (a (T, D) array) or `<id>.csv` (a row per clip, an optional header line, read as
@@ -24,8 +25,8 @@ Inputs, each PATH one of:
   * a folder of such files (every .npy and .csv in it, in name order);
   * a feature store (a folder with store.json: `haan data convert`, `haan extract --store`);
   * a video file (an extension of VIDEO_EXTENSIONS): its I3D features are extracted first
-    (`haan.video.extract`) on the clip grid the run's features were made with (`[haan]
-    clip_grid_path`, recorded by `haan data import`), or on the grid the options give.
+    (`haan.video.extract`) on the clip grid the run's features were made with (recorded by
+    `haan data import` and `haan train`), or on the grid the options give.
 
 The clips per second of a features video follow `haan.data.clip_rates`' rule, the one `haan data
 import` follows:
@@ -47,6 +48,7 @@ evaluate` scores.
 May import: every package below haan.cli except haan.recipes.
 """
 
+from haan.data.dataset_card import recorded_grid
 from haan.predict.detection import Prediction, VideoSummary, predict_videos, video_detections
 from haan.predict.inputs import (
     FEATURE_EXTENSIONS,
@@ -64,7 +66,7 @@ from haan.predict.outputs import format_summary, srt_text, srt_time
 from haan.predict.predictor import Predictor, load_predictor
 from haan.predict.rates import clip_rates, dataset_rate
 from haan.predict.run import PredictReport, plot_run_video, run_prediction
-from haan.predict.video_files import VideoOptions, extract_inputs, extraction_grid, recorded_grid
+from haan.predict.video_files import VideoOptions, extract_inputs, extraction_grid
 
 __all__ = [
     "FEATURE_EXTENSIONS", "VIDEO_EXTENSIONS", "FeatureVideo", "GroundTruthFile", "Prediction",

@@ -1,9 +1,10 @@
 """`haan predict` on feature files: are they of the kind the run was trained on? The run's
-feature contract (run.json's "feature_contract", haan.data.contract) against each input's
-dimension and clip rate, and, where the input's clip-grid file carries a contract of its own,
-every field of it. A mismatch is one line naming the field, the run's value and the input's;
-`--ignore-contract` turns a mismatch of anything but the dimension (which no model can take)
-into a warning. A run without a contract: a warning that it is unknown, and no check.
+feature contract (`Predictor.contract`: run.json's "feature_contract", haan.data.contract)
+against each input's dimension and clip rate, and, where the input's clip-grid file carries a
+contract of its own, every field of it. A mismatch is one line naming the field, the run's
+value and the input's; `--ignore-contract` turns a mismatch of anything but the dimension
+(which no model can take) into a warning. A run without a contract: a warning that it is
+unknown, and no check.
 """
 
 from __future__ import annotations
@@ -15,25 +16,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from haan import fileio
 from haan.data.clip_rates import RATE_TOLERANCE, read_grid_file
 from haan.data.contract import FeatureContract, differences, mismatch_message
-from haan.data.dataset_contract import RUN_CONTRACT_KEY
 from haan.errors import DataWarning, InputError
 from haan.predict.inputs import FeatureVideo
-
-
-def run_contract(folder: Path) -> FeatureContract | None:
-    """The contract a run folder's run.json records; None: unknown (no run.json, a run made
-    before contracts, or features haan extract did not make)."""
-    path = Path(folder) / "run.json"
-    if not path.is_file():
-        return None
-    data = fileio.read_json(path)
-    value = data.get(RUN_CONTRACT_KEY) if isinstance(data, dict) else None
-    if value is None:
-        return None
-    return FeatureContract.from_json(value, source=f"{path}: {RUN_CONTRACT_KEY}")
 
 
 def _input_differences(run: FeatureContract, video: FeatureVideo,
@@ -81,4 +67,4 @@ def check_feature_contract(videos: Sequence[FeatureVideo], rates: np.ndarray,
     warnings.warn(f"{line}; predicting anyway (--ignore-contract)", DataWarning, stacklevel=3)
 
 
-__all__ = ["check_feature_contract", "run_contract"]
+__all__ = ["check_feature_contract"]

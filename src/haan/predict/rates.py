@@ -1,42 +1,33 @@
 """The clips per second of each feature video `haan predict` scores: `haan.data.clip_rates`' rule
 (the one `haan data import` follows) over its clip-grid file, `--clips-per-second` and the
-durations of `--durations` / `--annotations`, then the run's dataset rate as the fallback."""
+durations of `--durations` / `--annotations`, then the run's dataset rate as the fallback
+(`haan.data.dataset_card.dataset_rate`, re-exported here)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from haan.config import Config
 from haan.data.clip_rates import resolve_clip_rates
-from haan.data.features import load_npy
+from haan.data.dataset_card import dataset_rate
 from haan.data.ground_truth import lookup
 from haan.errors import InputError
 from haan.predict.inputs import FeatureVideo
-
-
-def dataset_rate(config: Config) -> tuple[float | None, str]:
-    """The clips per second of every video of the config's dataset, when they all share one;
-    else None and why (for the error)."""
-    path = Path(config.annotations.sec2clip_ratios_path)
-    if not path.is_file():
-        return None, f"the run's dataset rates are not there ({path})"
-    ratios = np.asarray(load_npy(path), dtype=np.float64).reshape(-1)
-    distinct = np.unique(ratios)
-    if len(distinct) == 1 and distinct[0] > 0:
-        return float(distinct[0]), ""
-    return None, f"the run's dataset has {len(distinct)} clip rates ({path})"
 
 
 def clip_rates(videos: Sequence[FeatureVideo], config: Config,
                clips_per_second: float | None = None,
                durations: Mapping[str, float] | None = None,
                durations_source: str = "--durations",
-               durations_option: str = "--durations") -> np.ndarray:
+               durations_option: str = "--durations",
+               training_rate: Callable[[], tuple[float | None, str]] | None = None
+               ) -> np.ndarray:
     """(V,) clips per second of each video by the rules of haan.predict's docstring;
-    `durations_source` (the file) and `durations_option` name the durations in messages."""
+    `durations_source` (the file) and `durations_option` name the durations in messages.
+    `training_rate`: the fallback, the training dataset's one rate or None and why
+    (`Predictor.dataset_rate()`); by default read from the config's dataset files."""
     seconds = None
     if durations is not None:
         seconds = np.array([np.nan if (d := lookup(durations, v.name)) is None else d
@@ -49,7 +40,7 @@ def clip_rates(videos: Sequence[FeatureVideo], config: Config,
         grid_files=[v.grid_file for v in videos])                                # (V,)
     missing = np.flatnonzero(np.isnan(rates))
     if len(missing):
-        rate, why = dataset_rate(config)
+        rate, why = training_rate() if training_rate is not None else dataset_rate(config)
         if rate is None:
             v = videos[int(missing[0])]
             in_durations = f", it is not in {durations_source}" if durations is not None else ""

@@ -12,13 +12,13 @@ import numpy as np
 
 from haan import fileio
 from haan.config import Config
-from haan.data.annotations import load_annotations, load_class_names, load_fine_to_coarse
+from haan.data.annotations import load_annotations
 from haan.data.ground_truth import id_variants, lookup
 from haan.errors import DataWarning, InputError
 from haan.evaluation.postprocess import VideoDetections
 from haan.evaluation.reports import detections_json
 from haan.evaluation.thresholds import read_thresholds
-from haan.predict.contract_check import check_feature_contract, run_contract
+from haan.predict.contract_check import check_feature_contract
 from haan.predict.detection import Prediction, predict_videos
 from haan.predict.inputs import (
     FeatureVideo,
@@ -44,11 +44,6 @@ class PredictReport:
     prediction: Prediction
     out: Path
     written: dict[str, Path]  # "scores", "plots", "srt" -> folder, "html" -> file, if written
-
-
-def _figure_classes(config: Config) -> tuple[list[str], list[str], np.ndarray]:
-    fine_names, coarse_names = load_class_names(config)
-    return fine_names, coarse_names, load_fine_to_coarse(config)
 
 
 def _ground_truth_ids(labels: list[str], segments: np.ndarray,
@@ -87,11 +82,12 @@ def _read_inputs(inputs: Sequence[str | Path], predictor: Predictor,
     videos = feature_videos([p for p in paths if not is_video_file(p)])
     rates = clip_rates(videos, cfg, clips_per_second, duration_table,
                        str(durations or annotations or "--durations"),
-                       "--annotations" if annotations is not None else "--durations")
-    check_feature_contract(videos, rates, run_contract(predictor.models_dir),
-                           predictor.models_dir, ignore_contract)
+                       "--annotations" if annotations is not None else "--durations",
+                       training_rate=predictor.dataset_rate)
+    check_feature_contract(videos, rates, predictor.contract, predictor.models_dir,
+                           ignore_contract)
     check_videos(videos, cfg)
-    extract = (extract_inputs(video_files, cfg, video_options, predictor.device, progress)
+    extract = (extract_inputs(video_files, predictor, video_options, progress)
                if video_files else None)
     names = [v.name for v in videos] + [p.stem for p in video_files]
     if len(set(names)) != len(names):
@@ -191,7 +187,7 @@ def run_prediction(
     cfg = predictor.config
     chosen = read_thresholds(thresholds) if thresholds is not None else None
     min_scores = chosen.min_scores(predictor.class_names) if chosen is not None else None
-    figure_classes = _figure_classes(cfg) if plot_dir is not None else None
+    figure_classes = predictor.figure_classes() if plot_dir is not None else None
     gt = read_ground_truth_file(annotations) if annotations is not None else None
     given = _read_inputs(inputs, predictor, clips_per_second, durations, annotations, gt,
                          video_options, progress, ignore_contract)
@@ -268,7 +264,7 @@ def _dataset_video(cfg: Config, video: str, progress: bool) -> _PlotTarget:
                        dataset.segments[i])
 
 
-def _feature_file_video(cfg: Config, features: str | Path,
+def _feature_file_video(predictor: Predictor, features: str | Path,
                         clips_per_second: float | None) -> _PlotTarget:
     """A feature file, its rate by clip_rates, the ground truth of the dataset's video of that
     name where there is one."""
@@ -276,8 +272,10 @@ def _feature_file_video(cfg: Config, features: str | Path,
     if path.is_dir() or is_video_file(path):
         raise InputError(f"{path}: --features takes one feature file (.npy or .csv)")
     (target,) = feature_videos([path])
+    cfg = predictor.config
     check_videos([target], cfg)
-    rate = float(clip_rates([target], cfg, clips_per_second)[0])
+    rate = float(clip_rates([target], cfg, clips_per_second,
+                            training_rate=predictor.dataset_rate)[0])
     labels, segments = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
     if Path(cfg.annotations.video_names_path).is_file():
         a = load_annotations(cfg)
@@ -306,9 +304,9 @@ def plot_run_video(
         fileio.refuse_to_replace([out])
     predictor = load_predictor(run, models_dir, config, overrides, device)
     cfg = predictor.config
-    fine_names, coarse_names, fine_to_coarse = _figure_classes(cfg)
+    fine_names, coarse_names, fine_to_coarse = predictor.figure_classes()
     t = (_dataset_video(cfg, video, progress) if video is not None
-         else _feature_file_video(cfg, features, clips_per_second))
+         else _feature_file_video(predictor, features, clips_per_second))
     drawn: list[tuple[np.ndarray, VideoDetections]] = []
     predict_videos(predictor, [t.video], np.array([t.rate]),
                    lambda _j, scores, det: drawn.append((scores, det)), progress)

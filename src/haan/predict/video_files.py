@@ -1,14 +1,15 @@
 """Video files as `haan predict` inputs: the grid their I3D features are extracted on (the run's
-recorded one, `[haan] clip_grid_path`, or the options'), checked before anything runs, and the
-extraction itself (`haan.video.extract`), each video's rate its grid's fps / stride.
+recorded one, or the options'), checked before anything runs, and the extraction itself
+(`haan.video.extract`), each video's rate its grid's fps / stride.
 
-Where the run's dataset recorded a feature contract (`haan.data.contract`, the "contract" of its
-clip-grid file), the videos are extracted exactly as its features were: its grid, streams and
-weights. Weights are matched by SHA-256: the default Kinetics-400 weights when the run's are
-theirs, else the file the user gives, which must have the recorded SHA-256. Any difference is
-one line naming the field, the run's value and the input's, unless `ignore_contract` (then a
-warning). A dataset without a contract (imported before contracts existed) works as before,
-with a warning that its contract is unknown."""
+Where the run recorded a feature contract (`Predictor.contract`: haan.data.contract, in its
+run.json; for a run recorded before, its dataset's clip-grid file), the videos are extracted
+exactly as its features were: its grid, streams and weights. Weights are matched by SHA-256:
+the default Kinetics-400 weights when the run's are theirs, else the file the user gives, which
+must have the recorded SHA-256. Any difference is one line naming the field, the run's value
+and the input's, unless `ignore_contract` (then a warning). A run without a contract (features
+haan extract did not make, or imported before contracts existed) works as before, with a
+warning that its contract is unknown."""
 
 from __future__ import annotations
 
@@ -16,15 +17,12 @@ import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
-import torch
-
-from haan import fileio
-from haan.config import Config
-from haan.data.contract import CONTRACT_KEY, FeatureContract, mismatch_message
+from haan.data.contract import FeatureContract, mismatch_message
 from haan.errors import DataWarning, InputError
 from haan.predict.inputs import FeatureVideo
+from haan.predict.predictor import Predictor
 from haan.video.grid import GridSpec
 
 
@@ -46,34 +44,7 @@ class VideoOptions:
     ignore_contract: bool = False  # extract even where the run's feature contract differs
 
 
-def recorded_grid(config: Config) -> dict[str, Any] | None:
-    """The extraction grid of the config's dataset (`[haan] clip_grid_path`), None if none."""
-    path = config.haan.clip_grid_path
-    if not path:
-        return None
-    grid = fileio.read_json(path)
-    kinds = {"fps": (int, float), "clip_frames": int, "stride": int, "streams": str}
-    if not isinstance(grid, dict) or any(
-            isinstance(grid.get(k), bool) or not isinstance(grid.get(k), t)
-            for k, t in kinds.items()):
-        raise InputError(f"{path}: expected {{\"fps\", \"clip_frames\", \"stride\", \"streams\"}} "
-                         "(config [haan] clip_grid_path)")
-    return {k: grid[k] for k in kinds}
-
-
-def recorded_contract(config: Config) -> FeatureContract | None:
-    """The feature contract the config's dataset recorded (its clip-grid file's "contract"),
-    None where there is none."""
-    path = config.haan.clip_grid_path
-    if not path:
-        return None
-    data = fileio.read_json(path)
-    if not isinstance(data, dict) or CONTRACT_KEY not in data:
-        return None
-    return FeatureContract.from_json(data[CONTRACT_KEY], source=f"{path}")
-
-
-def contract_options(contract: FeatureContract, options: VideoOptions, config: Config
+def contract_options(contract: FeatureContract, options: VideoOptions, source: str
                      ) -> VideoOptions:
     """The options that reproduce `contract`: its grid and streams where the options give none,
     and the weights it was made with. A given value that differs, or weights whose SHA-256 is
@@ -87,8 +58,7 @@ def contract_options(contract: FeatureContract, options: VideoOptions, config: C
     problems = [mismatch_message("--" + k.replace("_", "-"), (k, grid[k], v))
                 for k, v in given.items() if v is not None and v != grid[k]]
     if contract.extractor != EXTRACTOR:
-        problems.insert(0, mismatch_message(str(config.haan.clip_grid_path),
-                                            ("extractor", contract.extractor, EXTRACTOR)))
+        problems.insert(0, mismatch_message(source, ("extractor", contract.extractor, EXTRACTOR)))
     weights = {"rgb": options.weights_rgb, "flow": options.weights_flow}
     for stream, recorded in contract.weights_sha256.items():
         flag, file = f"--weights-{stream}", weights[stream]
@@ -115,22 +85,22 @@ def contract_options(contract: FeatureContract, options: VideoOptions, config: C
     return dataclasses.replace(options, **merged)
 
 
-def extraction_grid(config: Config, options: VideoOptions) -> tuple[GridSpec, str]:
+def extraction_grid(predictor: Predictor, options: VideoOptions) -> tuple[GridSpec, str]:
     """(GridSpec, streams) for the video files: each of fps, clip_frames, stride and streams
     from the options, else from the run's recorded grid; a value that differs from the recorded
     one is a warning (the model saw features of that grid), a missing one an error."""
     from haan.video.extract import STREAMS
 
-    recorded = recorded_grid(config)
+    recorded = predictor.recorded_grid()
     given = {"fps": options.fps, "clip_frames": options.clip_frames, "stride": options.stride,
              "streams": options.streams}
     flags = {k: "--" + k.replace("_", "-") for k in given}
     if recorded is None:
         missing = [flags[k] for k, v in given.items() if v is None]
         if missing:
-            raise InputError(f"{config.source}: no recorded clip grid ([haan] clip_grid_path, "
-                             "written by haan data import from haan extract's clip-grid files) to "
-                             f"extract video files on; give {', '.join(missing)} as the training "
+            raise InputError(f"{predictor.record_source()}: no recorded clip grid (haan data "
+                             "import records it from haan extract's clip-grid files) to extract "
+                             f"video files on; give {', '.join(missing)} as the training "
                              "features were extracted")
         grid = given
     else:
@@ -139,7 +109,7 @@ def extraction_grid(config: Config, options: VideoOptions) -> tuple[GridSpec, st
                   if given[k] is not None and given[k] != recorded[k]]
         if differ:
             warnings.warn(f"{'; '.join(differ)}: the model was trained on features of the "
-                          f"recorded grid ({config.haan.clip_grid_path})", DataWarning,
+                          f"recorded grid ({predictor.record_source()})", DataWarning,
                           stacklevel=2)
     if grid["streams"] not in STREAMS:
         raise InputError(f"--streams {grid['streams']}: expected one of {', '.join(STREAMS)}")
@@ -147,9 +117,8 @@ def extraction_grid(config: Config, options: VideoOptions) -> tuple[GridSpec, st
     return spec, grid["streams"]
 
 
-def extract_inputs(paths: Sequence[Path], config: Config, options: VideoOptions,
-                   device: torch.device, progress: bool = False
-                   ) -> Callable[[], list[FeatureVideo]]:
+def extract_inputs(paths: Sequence[Path], predictor: Predictor, options: VideoOptions,
+                   progress: bool = False) -> Callable[[], list[FeatureVideo]]:
     """Check what extracting these video files needs (PyAV, the grid, the feature size, the
     weights) and return the extraction itself, to run once every other input is checked."""
     from haan.video.decode import import_av
@@ -157,15 +126,15 @@ def extract_inputs(paths: Sequence[Path], config: Config, options: VideoOptions,
     from haan.video.i3d import FEATURE_DIM
 
     import_av()
-    contract = recorded_contract(config)
+    config, device, contract = predictor.config, predictor.device, predictor.contract
     if contract is None:
-        warnings.warn(f"{config.source}: the run's feature contract is unknown (its dataset was "
-                      "imported before haan recorded how features were made): the video files "
-                      "are extracted with the options and default weights, unchecked",
-                      DataWarning, stacklevel=2)
+        warnings.warn(f"{predictor.record_source()}: the run's feature contract is unknown (its "
+                      "features were not made by haan extract, or were imported before haan "
+                      "recorded how features were made): the video files are extracted with the "
+                      "options and default weights, unchecked", DataWarning, stacklevel=2)
     else:
-        options = contract_options(contract, options, config)
-    spec, streams = extraction_grid(config, options)
+        options = contract_options(contract, options, predictor.record_source())
+    spec, streams = extraction_grid(predictor, options)
     dim = FEATURE_DIM * (2 if streams == "rgb+flow" else 1)
     D = config.hyperparameters.feature_size
     if dim != D:
@@ -192,5 +161,4 @@ def extract_inputs(paths: Sequence[Path], config: Config, options: VideoOptions,
     return extract
 
 
-__all__ = ["VideoOptions", "contract_options", "extract_inputs", "extraction_grid",
-           "recorded_contract", "recorded_grid"]
+__all__ = ["VideoOptions", "contract_options", "extract_inputs", "extraction_grid"]
