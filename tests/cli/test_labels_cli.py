@@ -124,8 +124,25 @@ def test_validation_without_segments_keeps_the_last_epoch(labelled, capsys):
                            "--exp-name", "v", "--quiet", "--threads", "1")
     assert status == 0, err
     assert ("model selection: the last epoch: none of the 2 validation videos has segments to "
-            "score; the test set is scored once, after training") in out.splitlines()
+            "score; the test set (3 videos with segments) is scored once, after training"
+            ) in out.splitlines()
     assert "kept the last epoch 2; on the test set:" in out
+
+
+def test_no_segments_anywhere_scores_nothing_and_says_so(labelled, tmp_path, capsys):
+    status, _, err = run(capsys, "data", "import", "labels", "--labels", labelled["labels"],
+                         "--features", labelled["feats"], "--clips-per-second", R, "--out",
+                         tmp_path / "d")
+    assert status == 0, err
+    status, out, err = run(capsys, "train", "--config", tmp_path / "d" / "config.toml",
+                           *sets(TINY), "--output-dir", tmp_path / "out", "--exp-name", "r",
+                           "--quiet", "--threads", "1")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert ('model selection: the last epoch ([haan] select_epoch = "last"); no test video has '
+            "segments: nothing is scored") in lines
+    assert lines[-2:] == ["kept the last epoch 2 (no test video to score)",
+                          f"checkpoints and results.csv in {tmp_path / 'out' / 'd' / 'r'}"]
 
 
 def test_bad_rows_are_a_line_each(labelled, tmp_path, capsys):

@@ -33,8 +33,7 @@ def test_the_issues_toy_dataset():
     assert int(fitted["clustering_sample_rate"] * 348) >= fitted["num_visual_concepts"]
     assert reasons[2] == ("num_visual_concepts = 17, clustering_sample_rate = 1: "
                           "num_visual_concepts 500 -> 17, clustering_sample_rate 0.1 -> 1: all "
-                          "348 training clips make 17 concepts of 20 clips (at least "
-                          "num_top_visual_concepts = 5, at most one per clip)")
+                          "348 training clips make 17 concepts of 20 clips")
 
 
 def test_a_higher_rate_before_fewer_concepts():
@@ -46,14 +45,23 @@ def test_a_higher_rate_before_fewer_concepts():
     assert fitted["encoded_feature_size"] == 128
 
 
+def reasons_of(clips: int) -> list[str]:
+    return fit_hyperparameters(template(), feature_dim=8, num_training_clips=clips,
+                               num_training_videos=3)[1]
+
+
 def test_tiny_data_keeps_the_config_valid():
     # 40 clips: 40 // 20 = 2 < num_top 5 -> K = 5; 3 clips: K = 3 clips, top cut to 3; 1 video.
     fitted, _ = fit_hyperparameters(template(), feature_dim=8, num_training_clips=40,
                                     num_training_videos=3)
     assert (fitted["num_visual_concepts"], fitted["num_top_visual_concepts"]) == (5, 5)
+    assert reasons_of(40)[2].endswith(": all 40 training clips make 2 concepts of 20 clips, "
+                                      "raised to num_top_visual_concepts = 5")
     fitted, reasons = fit_hyperparameters(template(), feature_dim=8, num_training_clips=3,
                                           num_training_videos=1)
     assert (fitted["num_visual_concepts"], fitted["num_top_visual_concepts"]) == (3, 3)
+    assert reasons[2].endswith(": all 3 training clips are fewer than 20, raised to "
+                               "num_top_visual_concepts = 5 but at most one concept per clip: 3")
     assert fitted["batch_size"] == 1
     assert "batch_size = 1: the template's 2 cut to the 1 training videos" in reasons
 

@@ -12,6 +12,8 @@ their validation, the split and padded batches, the memory-mapped feature store,
     label_import import_labels (`haan data import labels`): video-level labels, no segments
     sizing       the size-bound settings of an import, fitted to the data
     dataset_contract  the contract a dataset records (clip_grid.json) and a run (run.json)
+    dataset_card what predicting needs of a dataset (class names, hierarchy, rate, grid), in
+                 run.json so that a run folder predicts on its own
     ground_truth ActivityNet-style ground-truth files, video ids, class hierarchies
     feature_files  per-video feature files (`<id>.npy`, `<id>.csv`)
     clip_rates   clip-grid files and the one clip-rate rule (import and `haan predict`)

@@ -44,11 +44,16 @@ def _concepts(template: Mapping[str, Any], clips: int) -> tuple[int, float, str]
                            f"{clips:,} training clips) = {sample:,} is fewer than "
                            f"{CLIPS_PER_CONCEPT} clips for each of {K} concepts")
     top = template["num_top_visual_concepts"]
-    fitted = min(clips, max(top, clips // CLIPS_PER_CONCEPT))
+    base = clips // CLIPS_PER_CONCEPT
+    fitted = min(clips, max(top, base))
+    why = (f"all {clips:,} training clips make {base} concepts of {CLIPS_PER_CONCEPT} clips"
+           if base else f"all {clips:,} training clips are fewer than {CLIPS_PER_CONCEPT}")
+    if fitted > base:  # the config needs K >= num_top_visual_concepts
+        why += f", raised to num_top_visual_concepts = {top}"
+        if fitted < top:
+            why += f" but at most one concept per clip: {fitted}"
     return fitted, 1.0, (f"num_visual_concepts {K} -> {fitted}, clustering_sample_rate {rate:g} "
-                         f"-> 1: all {clips:,} training clips make {clips // CLIPS_PER_CONCEPT} "
-                         f"concepts of {CLIPS_PER_CONCEPT} clips (at least "
-                         f"num_top_visual_concepts = {top}, at most one per clip)")
+                         f"-> 1: {why}")
 
 
 def fit_hyperparameters(template: Mapping[str, Any], *, feature_dim: int, num_training_clips: int,

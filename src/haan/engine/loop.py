@@ -151,16 +151,16 @@ def selection_rule(config: Config, dataset: Dataset) -> tuple[np.ndarray, str, s
     cannot choose an epoch, and then the last epoch is kept."""
     val = dataset.with_segments(dataset.val_indices)
     test = dataset.with_segments(dataset.test_indices)
+    scored_once = (f"the test set ({len(test)} videos with segments) is scored once, after "
+                   "training" if len(test) else "no test video has segments: nothing is scored")
     if config.haan.select_epoch == "last":
-        return test, "last", ("the last epoch ([haan] select_epoch = \"last\"); the test set "
-                              f"({len(test)} videos with segments) is scored once, after training")
+        return test, "last", f"the last epoch ([haan] select_epoch = \"last\"); {scored_once}"
     if len(val):
         return val, "validation", (f"the best avg.mAP on {len(val)} held-out validation videos "
                                    "with segments")
     if len(dataset.val_indices):
         return test, "last", (f"the last epoch: none of the {len(dataset.val_indices)} validation "
-                              "videos has segments to score; the test set is scored once, after "
-                              "training")
+                              f"videos has segments to score; {scored_once}")
     return test, "test", ("the best avg.mAP on the TEST set (the paper's protocol: the test "
                           "mAP reported is then optimistic); --set haan.validation_fraction=0.1 "
                           "holds out validation videos instead")

@@ -133,9 +133,11 @@ def run_training(
             raise KeyboardInterrupt(_after_interrupt(run_dir)) from None
     header = results_header(config)
     best = next((r for r in result.results if int(r[0]) == result.best_epoch), None)
-    tell(f"kept the last epoch {result.best_epoch}; on the test set:"
-         if result.selection_set == "last"
-         else f"best epoch {result.best_epoch} on the {result.selection_set} set:")
+    if result.selection_set != "last":
+        tell(f"best epoch {result.best_epoch} on the {result.selection_set} set:")
+    else:
+        tell(f"kept the last epoch {result.best_epoch}" + ("; on the test set:" if best is not None
+                                                           else " (no test video to score)"))
     if best is not None:
         tell("  ".join(f"{name} {value:.2f}" for name, value in zip(header[1:], best[1:])))
     tell(f"checkpoints and results.csv in {run_dir}")
