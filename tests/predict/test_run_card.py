@@ -27,10 +27,17 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     return status, out, err
 
 
+# What docs/predict.md says is enough of a run folder to share a model.
+SHARED_FILES = ("config.toml", "run.json", "checkpoints.json", "encoder.pkl",
+                "fine_level_classifier.pkl")
+
+
 def moved(run_dir: Path, data: Path, copy: Path, card: bool = True) -> Path:
-    """A copy of the run whose config.toml names a dataset folder that is not there (as on
-    another machine); without `card`, its run.json records no card (a run of an older haan)."""
-    shutil.copytree(run_dir, copy)
+    """A copy of the run's SHARED_FILES whose config.toml names a dataset folder that is not there
+    (as on another machine); without `card`, its run.json records no card (an older haan's)."""
+    copy.mkdir(parents=True)
+    for name in SHARED_FILES:
+        shutil.copy(run_dir / name, copy / name)
     config = (copy / "config.toml").read_text()
     assert str(data) in config
     (copy / "config.toml").write_text(config.replace(str(data), str(copy.parent / "gone")))
