@@ -12,14 +12,13 @@ import pytest
 
 from haan.cli import build_parser
 
-COMMANDS = [
-    "eval-detections", "diagnose",
+COMMANDS = [  # the pipeline's order: data, features, training, prediction, results, analysis
     "data", "data info", "data convert", "data import", "data import activitynet",
     "data import labels",
     "data export-gt",
-    "synth", "train", "evaluate",
-    "plot", "plot training", "plot ap", "plot video",
-    "predict", "report", "compare", "extract", "classify",
+    "synth", "extract", "classify", "train", "evaluate",
+    "predict", "plot", "plot training", "plot ap", "plot video",
+    "report", "compare", "eval-detections", "diagnose",
 ]
 I3D_OPTIONS = ["--fps", "--clip-frames", "--stride", "--streams", "--weights-rgb",
                "--weights-flow", "--random-weights", "--seed", "--batch-size", "--precision"]

@@ -1,7 +1,7 @@
 """The `haan` command line: argparse subcommands, each of which parses, calls library functions
 and reports. This package owns the parser (`build_parser`, assembled here from one module per
-command group: evaluation, data, training, plot, predict, report, compare, video), the options commands
-share (common), and how a command ends (guard: `run_guarded`). Heavy modules (torch) are imported
+command group, in the pipeline's order: data, video, training, predict, plot, report, compare,
+evaluation, diagnose), the options commands share (common), and how a command ends (guard: `run_guarded`). Heavy modules (torch) are imported
 inside the commands that need them, so that `haan eval-detections` starts fast.
 
 Bad input raises `haan.errors.InputError`; `main` prints its one-line message and exits with 2.
@@ -30,16 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"haan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    # The order of these calls is the order `haan --help` lists the commands in.
-    evaluation.add_commands(sub)  # eval-detections
-    diagnose.add_commands(sub)    # diagnose
+    # The order of these calls is the order `haan --help` lists the commands in: the pipeline's.
     data.add_commands(sub)        # data, synth
+    video.add_commands(sub)       # extract, classify
     training.add_commands(sub)    # train, evaluate
-    plot.add_commands(sub)        # plot
     predict.add_commands(sub)     # predict
+    plot.add_commands(sub)        # plot
     report.add_commands(sub)      # report
     compare.add_commands(sub)     # compare
-    video.add_commands(sub)       # extract
+    evaluation.add_commands(sub)  # eval-detections
+    diagnose.add_commands(sub)    # diagnose
     return parser
 
 
