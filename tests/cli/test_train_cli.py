@@ -178,5 +178,20 @@ def test_seeds_that_fail_before_an_epoch_leave_no_experiment_folder_and_ctrl_c_s
     assert capsys.readouterr().err == ("haan: interrupted\nhaan: to continue: the same command "
                                        "with --resume (finished seeds are not trained again)\n")
     monkeypatch.undo()
+    # --resume EXP_DIR on the experiment folder says what to run instead.
+    exp = run_folder(tmp_path / "out")
+    assert main(["train", "--resume", str(exp), *QUIET]) == 2
+    assert capsys.readouterr().err == (
+        f"haan: error: {exp}: a folder of seeds (seed_1), not one run: continue them all with the "
+        "command that started them plus --resume (finished seeds are not trained again), or one "
+        f"seed with --resume {exp / 'seed_1'}\n")
     assert train(tiny_dataset, tmp_path / "out", *args, "--resume") == 0
     assert (run_folder(tmp_path / "out") / "summary.csv").is_file()
+
+
+def test_resume_of_a_seeds_folder_lists_its_seeds_in_order(tmp_path, capsys):
+    for seed in (10, 2, 1):
+        (tmp_path / f"seed_{seed}").mkdir()
+    assert main(["train", "--resume", str(tmp_path), *QUIET]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"haan: error: {tmp_path}: a folder of seeds (seed_1, seed_2, seed_10), not one run")

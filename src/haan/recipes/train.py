@@ -41,6 +41,13 @@ def recorded_run(run_dir: str | Path, config_name: str | None, overrides: Sequen
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: no such run folder (--resume RUN_DIR)")
     saved = run_dir / "config.toml"
+    seed_runs = sorted((p.name for p in run_dir.glob("seed_*") if p.is_dir()),
+                       key=lambda name: (len(name), name))  # seed_2 before seed_10
+    if not saved.is_file() and seed_runs:  # a --seeds experiment: one run per seed inside
+        raise InputError(f"{run_dir}: a folder of seeds ({', '.join(seed_runs)}), not one run: "
+                         "continue them all with the command that started them plus --resume "
+                         "(finished seeds are not trained again), or one seed with --resume "
+                         f"{run_dir / seed_runs[-1]}")
     if config_name is None and not saved.is_file():
         raise InputError(f"{run_dir}: no config.toml, so not a run that saved an epoch: nothing "
                          "to resume")
