@@ -137,3 +137,23 @@ def test_every_option_has_help_that_shows_its_default():
 def test_help_shows_defaults(path, flag, shown):
     help_text = " ".join(command(path).format_help().split())
     assert shown in help_text
+
+
+def test_commands_that_score_a_detections_file_spell_its_options_alike():
+    flags = ["--ground-truth", "--predictions", "--subset", "--tiou-thresholds", "--hierarchy"]
+    argv = ["--ground-truth", "g.json", "--predictions", "p.json", "--subset", "test",
+            "--tiou-thresholds", "0.3,0.5", "--hierarchy", "h.json"]
+    parser = build_parser()
+    parsed = {name: vars(parser.parse_args([name, *argv, *out]))
+              for name, out in (("eval-detections", []), ("report", ["--out", "r.html"]),
+                                ("diagnose", ["--out", "d"]))}
+    for name, values in parsed.items():
+        actions = {a.option_strings[0]: a for a in command(name)._actions if a.option_strings}
+        assert [actions[f].metavar for f in flags] == ["GT.json", "PRED.json", None,
+                                                      "T1,T2,...", "MAPPING.json"], name
+        assert [values[d] for d in ("ground_truth", "predictions", "subset", "tiou_thresholds",
+                                    "hierarchy")] == ["g.json", "p.json", "test", "0.3,0.5",
+                                                      "h.json"], name
+    # Only the report can do without ground truth (it then draws the detections alone).
+    assert [command(name)._option_string_actions["--ground-truth"].required
+            for name in parsed] == [True, False, True]

@@ -1,7 +1,8 @@
 """The options several commands share, written once so that each command spells them alike: the
 config and its --set overrides, torch's device and threads, a trained model (--run or
---models-dir), a figure's --out, and the clip grid and I3D network of video files (`haan extract`
-and `haan predict`). Also when to draw progress bars.
+--models-dir), a figure's --out, the clip grid and I3D network of video files (`haan extract`
+and `haan predict`), and the files a detections file is scored against (`haan eval-detections`,
+`haan report`, `haan diagnose`). Also when to draw progress bars.
 
 Standard library only: the command modules import this before knowing which command runs.
 """
@@ -52,6 +53,24 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 def add_figure_out_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="FIGURE", help="a .png, .svg or .pdf file")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+
+def add_detection_file_args(p: argparse.ArgumentParser, *, ground_truth: str, predictions: str,
+                            tiou_thresholds: str, hierarchy: str,
+                            drop_other_subsets: str | None = None,
+                            ground_truth_required: bool = True) -> None:
+    """--ground-truth, --predictions, --subset, [--drop-other-subsets,] --tiou-thresholds and
+    --hierarchy, in this order, spelled alike by every command that scores a detections file;
+    the help texts say what each command does with them."""
+    p.add_argument("--ground-truth", required=ground_truth_required, default=None,
+                   metavar="GT.json", help=ground_truth)
+    p.add_argument("--predictions", required=True, metavar="PRED.json", help=predictions)
+    p.add_argument("--subset", default=None,
+                   help="keep the ground-truth videos of this subset (default: all)")
+    if drop_other_subsets is not None:
+        p.add_argument("--drop-other-subsets", action="store_true", help=drop_other_subsets)
+    p.add_argument("--tiou-thresholds", default=None, metavar="T1,T2,...", help=tiou_thresholds)
+    p.add_argument("--hierarchy", default=None, metavar="MAPPING.json", help=hierarchy)
 
 
 def add_i3d_args(p: ArgumentContainer, *, own_grid: bool) -> None:

@@ -5,26 +5,23 @@ from __future__ import annotations
 
 import argparse
 
+from haan.cli.common import add_detection_file_args
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("diagnose",
                        help="error analysis of a predictions JSON file (DETAD's, and the "
                             "hierarchy's): DIR/diagnosis.json and figures")
-    p.add_argument("--ground-truth", required=True, metavar="GT.json",
-                   help="ActivityNet ground-truth file (as for eval-detections)")
-    p.add_argument("--predictions", required=True, metavar="PRED.json",
-                   help="ActivityNet detection-results file")
-    p.add_argument("--subset", default=None,
-                   help="keep the ground-truth videos of this subset (default: all)")
-    p.add_argument("--hierarchy", default=None, metavar="MAPPING.json",
-                   help='{"fine label": "coarse label"}: split label errors into siblings and '
-                        "strangers")
+    add_detection_file_args(
+        p, ground_truth="ActivityNet ground-truth file (as for eval-detections)",
+        predictions="ActivityNet detection-results file",
+        tiou_thresholds="comma-separated tIoU thresholds (haan protocol only; default: "
+                        "numpy.linspace(0.5, 0.95, 10))",
+        hierarchy='{"fine label": "coarse label"}: split label errors into siblings and '
+                  "strangers")
     p.add_argument("--durations", default=None, metavar="DURATIONS.json",
                    help='{"video": seconds}, for coverage when the ground truth has no '
                         '"duration" fields')
-    p.add_argument("--tiou-thresholds", default=None, metavar="T1,T2,...",
-                   help="comma-separated tIoU thresholds (haan protocol only; default: "
-                        "numpy.linspace(0.5, 0.95, 10))")
     p.add_argument("--protocol", default="haan",
                    choices=("haan", "detad-thumos14", "detad-activitynet"),
                    help="haan's settings (default) or DETAD's exact ones for THUMOS14 "

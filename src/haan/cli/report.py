@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from haan.cli.common import add_detection_file_args
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,20 +17,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     "with a playhead, a score slider and a class filter, a sortable table; with "
                     "--ground-truth, its lanes, the mAP tables (haan's ActivityNet evaluator) "
                     "and each detection marked true or false positive.")
-    p.add_argument("--predictions", required=True, metavar="PRED.json",
-                   help="ActivityNet results JSON (haan predict, haan evaluate, any detector)")
-    p.add_argument("--ground-truth", default=None, metavar="GT.json",
-                   help="ActivityNet ground truth: drawn, and the detections evaluated")
-    p.add_argument("--subset", default=None,
-                   help="keep the ground-truth videos of this subset (default: all)")
-    p.add_argument("--drop-other-subsets", action="store_true",
-                   help="leave out of the evaluation predictions on videos of other subsets "
-                        "(default: false positives, the official rule)")
-    p.add_argument("--tiou-thresholds", default=None, metavar="T1,T2,...",
-                   help="the tIoU thresholds the page can mark true positives at (default: "
-                        "numpy.linspace(0.5, 0.95, 10))")
-    p.add_argument("--hierarchy", default=None, metavar="MAPPING.json",
-                   help='{"fine label": "coarse label"}: also the coarse mAP')
+    add_detection_file_args(
+        p, ground_truth="ActivityNet ground truth: drawn, and the detections evaluated",
+        predictions="ActivityNet results JSON (haan predict, haan evaluate, any detector)",
+        drop_other_subsets="leave out of the evaluation predictions on videos of other subsets "
+                           "(default: false positives, the official rule)",
+        tiou_thresholds="the tIoU thresholds the page can mark true positives at (default: "
+                        "numpy.linspace(0.5, 0.95, 10))",
+        hierarchy='{"fine label": "coarse label"}: also the coarse mAP',
+        ground_truth_required=False)
     p.add_argument("--videos", default=None, metavar="DIR",
                    help="a folder of video files named <id>.mp4 (.webm, .m4v, .ogv, .mov, .mkv; "
                         "with or without a v_ prefix), referenced from the page by relative path")
