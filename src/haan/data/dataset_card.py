@@ -13,7 +13,7 @@ their dataset's files (`dataset_rate`, `recorded_grid`, and `haan.data.annotatio
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -39,7 +39,7 @@ class DatasetCard:
     clips_per_second: float | None     # the rate every video shares; None: several, or unknown
     # GRID_KINDS' keys -> values: the grid `haan data import` recorded; None: none recorded.
     # Read-only (a copy is kept).
-    clip_grid: Mapping[str, Any] | None = field(default=None)
+    clip_grid: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if len(self.fine_to_coarse) != len(self.fine_names):
