@@ -1,5 +1,3 @@
-import sys
+from haan.cli import entry
 
-from haan.cli import main
-
-sys.exit(main())
+entry()

@@ -133,7 +133,8 @@ KILL_ONE_PROCESS = textwrap.dedent("""
 
     haan.models.methods.haan_losses = losses
     from haan.cli import main
-    sys.exit(main(sys.argv[2:]))
+    from haan.runtime.launch import exit_process
+    exit_process(main(sys.argv[2:]))  # as the haan program ends
 """)
 
 
@@ -169,6 +170,8 @@ TWO_RUNS = textwrap.dedent("""
         train(config, load_dataset(config), out / name, seed=3, device=torch.device("cpu"),
               progress=False, procs=procs)
     distributed.stop(procs)
+    from haan.runtime.launch import exit_process
+    exit_process(0)  # as the haan program ends: no interpreter finalization with gloo alive
 """)
 
 

@@ -16,8 +16,9 @@ from typing import Sequence
 
 from haan.cli import compare, data, diagnose, evaluation, plot, predict, report, training, video
 from haan.cli.guard import run_guarded
+from haan.runtime.launch import exit_process
 
-__all__ = ["build_parser", "main", "run_guarded"]
+__all__ = ["build_parser", "entry", "main", "run_guarded"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,3 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return run_guarded(lambda: args.handler(args))
+
+
+def entry() -> None:
+    """The `haan` program (`python -m haan`, the console script): `main`, then
+    `haan.runtime.launch.exit_process` (a torchrun worker leaves without finalizing)."""
+    exit_process(main())

@@ -23,6 +23,7 @@ import torch
 import torch.distributed as dist
 
 from haan.errors import InputError
+from haan.runtime.launch import in_process_group, launched_by_torchrun
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,10 @@ class Processes:
 SINGLE = Processes()
 
 
-def launched_by_torchrun() -> bool:
-    return "RANK" in os.environ and "WORLD_SIZE" in os.environ and "LOCAL_RANK" in os.environ
-
-
 def start(device_name: str) -> tuple[Processes, str]:
     """Join the process group torchrun set up (NCCL on CUDA, gloo on the CPU) and return this
     process's place and the device it should use (cuda:LOCAL_RANK for `auto`/`cuda` on GPUs)."""
-    if not launched_by_torchrun() or int(os.environ["WORLD_SIZE"]) == 1:
+    if not in_process_group():
         return SINGLE, device_name
     procs = Processes(rank=int(os.environ["RANK"]), world_size=int(os.environ["WORLD_SIZE"]),
                       local_rank=int(os.environ["LOCAL_RANK"]))
@@ -80,29 +77,16 @@ def start(device_name: str) -> tuple[Processes, str]:
 
 
 def stop(procs: Processes, completed: bool = True) -> None:
-    """Leave the process group. After a completed run every process first waits for the others,
-    and after tearing its group down waits, on the key-value store, until every other process has
-    torn its own down: a process that tore gloo down, or exited, while a peer was still tearing
-    down aborted the peer now and then ('terminate called without an active exception' after the
-    run's last line: 1 two-process launch in 14 here without the first barrier, none in 48 with
-    it; then 4 launches in about 200, 3 of them in one burst on a loaded machine). After a
-    failure, no barrier: a peer may never come."""
-    if not (procs.distributed and dist.is_initialized()):
-        return
-    store = None
-    if completed:
-        dist.barrier()
-        # torch offers no public accessor; without it only the second wait is skipped
-        get_store = getattr(dist.distributed_c10d, "_get_default_store", None)
-        store = get_store() if get_store is not None else None
-    dist.destroy_process_group()
-    if store is not None:
-        from torch.distributed.elastic.utils.store import barrier
-
-        try:  # torchrun's own store barrier, once per run (the store is the attempt's)
-            barrier(store, procs.world_size, key_prefix="haan/left", barrier_timeout=60)
-        except RuntimeError:  # DistStoreError: a timeout
-            pass  # a peer that never comes has nothing left to disturb
+    """Leave the process group. After a completed run every process first waits for the others:
+    tearing gloo down while a peer was still finishing aborted the peer now and then ('terminate
+    called without an active exception': 1 two-process launch in 14 here, none in 48 with the
+    barrier). After a failure, no barrier: a peer may never come. The same message at the very
+    end of a process has another cause, the interpreter's finalization: see
+    `haan.runtime.launch.exit_process`."""
+    if procs.distributed and dist.is_initialized():
+        if completed:
+            dist.barrier()
+        dist.destroy_process_group()
 
 
 @contextmanager
